@@ -1,0 +1,215 @@
+//! The command line: `idp serve`, `idp migrate`, `idp admin …`.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::domain::{Email, Language, OrganisationName, PersonName, Role};
+use crate::email::{MailTransport, OutboxWorker};
+use crate::journeys::invitation::{self, InviteCommand, Inviter};
+use crate::state::IdpState;
+use crate::storage::organisations;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "idp",
+    version,
+    about = "HCC Identity: OpenID Connect identity provider"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the identity provider (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administration by HCC staff.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Invite a person by e-mail: queues the invitation mail with a one-time link.
+    Invite(InviteArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation.
+    Create {
+        name: String,
+        /// Succeed without change when it exists already.
+        #[arg(long)]
+        if_missing: bool,
+    },
+    /// List organisations.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Member,
+    Superuser,
+    HccStaff,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LanguageArg {
+    Nl,
+    En,
+}
+
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    /// Organisation name (not needed for --role hcc-staff).
+    #[arg(long, alias = "organisation")]
+    pub organization: Option<String>,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub first_name: Option<String>,
+    #[arg(long)]
+    pub last_name: Option<String>,
+    #[arg(long, value_enum, default_value = "member")]
+    pub role: RoleArg,
+    /// Language of the mail and the registration page.
+    #[arg(long, value_enum, default_value = "nl")]
+    pub language: LanguageArg,
+    /// Also print the registration link (it is in the mail as well).
+    #[arg(long)]
+    pub print_link: bool,
+}
+
+async fn admin_state(settings: Settings) -> anyhow::Result<IdpState> {
+    let db = crate::startup::open_database(&settings).await?;
+    IdpState::build(settings, db, Arc::new(SystemClock))
+}
+
+pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    let state = admin_state(settings).await?;
+    match command {
+        AdminCommand::Org(OrgCommand::Create { name, if_missing }) => {
+            org_create(&state, &name, if_missing).await
+        }
+        AdminCommand::Org(OrgCommand::List) => org_list(&state).await,
+        AdminCommand::Invite(args) => invite(&state, args).await,
+    }
+}
+
+async fn org_create(state: &IdpState, name: &str, if_missing: bool) -> anyhow::Result<()> {
+    let name =
+        OrganisationName::parse(name).map_err(|e| anyhow::anyhow!("organisation name: {e}"))?;
+    let now = state.now();
+    let (org, created) = state
+        .db
+        .run(move |conn| {
+            if let Some(existing) = organisations::find_by_name(conn, &name)? {
+                return Ok::<_, anyhow::Error>((existing, false));
+            }
+            Ok((organisations::insert(conn, &name, now)?, true))
+        })
+        .await?;
+    match (created, if_missing) {
+        (true, _) => println!("Organisation {} created (id {}).", org.name, org.id),
+        (false, true) => println!("Organisation {} exists (id {}).", org.name, org.id),
+        (false, false) => bail!("organisation {} exists already", org.name),
+    }
+    Ok(())
+}
+
+async fn org_list(state: &IdpState) -> anyhow::Result<()> {
+    let orgs = state
+        .db
+        .run(|conn| Ok::<_, anyhow::Error>(organisations::list(conn)?))
+        .await?;
+    for org in orgs {
+        println!("{}\t{}", org.id, org.name);
+    }
+    Ok(())
+}
+
+async fn invite(state: &IdpState, args: InviteArgs) -> anyhow::Result<()> {
+    let email = Email::parse(&args.email)
+        .map_err(|_| anyhow::anyhow!("{:?} is not a valid e-mail address", args.email))?;
+    let parse_name = |n: &Option<String>| -> anyhow::Result<Option<PersonName>> {
+        n.as_deref()
+            .map(|n| PersonName::parse(n).map_err(|e| anyhow::anyhow!("name {n:?}: {e}")))
+            .transpose()
+    };
+    let role = match args.role {
+        RoleArg::Member => Role::Member,
+        RoleArg::Superuser => Role::Superuser,
+        RoleArg::HccStaff => Role::HccStaff,
+    };
+    let organisation_id = match &args.organization {
+        Some(name) => {
+            let name = OrganisationName::parse(name)
+                .map_err(|e| anyhow::anyhow!("organisation name: {e}"))?;
+            let display = name.as_str().to_owned();
+            let org = state
+                .db
+                .run(move |conn| Ok::<_, anyhow::Error>(organisations::find_by_name(conn, &name)?))
+                .await?
+                .with_context(|| {
+                    format!("no organisation {display}: create it with `idp admin org create`")
+                })?;
+            Some(org.id)
+        }
+        None => None,
+    };
+    let command = InviteCommand {
+        inviter: Inviter::HccStaff { user_id: None },
+        organisation_id,
+        email: email.clone(),
+        first_name: parse_name(&args.first_name)?,
+        last_name: parse_name(&args.last_name)?,
+        role,
+        language: match args.language {
+            LanguageArg::Nl => Language::Nl,
+            LanguageArg::En => Language::En,
+        },
+    };
+    let invited = invitation::invite(state, command).await?;
+    println!(
+        "Invitation for {email} queued (valid until unix time {}).",
+        invited.expires_at
+    );
+    if args.print_link {
+        println!("Registration link: {}", invited.link);
+    }
+    deliver_now(state).await;
+    Ok(())
+}
+
+/// Hands queued mail to the transport once, so the CLI works without a running server. A
+/// failure is fine: the server's outbox worker retries.
+async fn deliver_now(state: &IdpState) {
+    let Ok(transport) = MailTransport::from_settings(&state.settings.mail) else {
+        return;
+    };
+    let worker = OutboxWorker::with_waker(
+        state.db.clone(),
+        transport,
+        state.clock.clone(),
+        state.settings.mail.clone(),
+        state.outbox_wake.clone(),
+    );
+    match tokio::time::timeout(std::time::Duration::from_secs(20), worker.drain()).await {
+        Ok(Ok(n)) if n > 0 => println!(
+            "Mail handed to the {:?} transport.",
+            state.settings.mail.transport
+        ),
+        _ => println!("Mail is queued; the running server's outbox worker delivers it."),
+    }
+}

@@ -1,0 +1,234 @@
+//! Typed settings: the embedded config/default.toml, then config/<profile>.toml, then `IDP_*`
+//! environment variables (`__` separates levels). Secrets only come from the environment or files.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub profile: String,
+    pub issuer: String,
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub mail: MailSettings,
+    pub branding: BrandingSettings,
+    pub invitation: InvitationSettings,
+    pub password_reset: PasswordResetSettings,
+    pub session: SessionSettings,
+    pub secrets: SecretSettings,
+    pub password: PasswordSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransportKind {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    pub transport: MailTransportKind,
+    pub file_dir: PathBuf,
+    pub from: String,
+    pub reply_to: String,
+    pub help_address: String,
+    pub poll_interval_ms: u64,
+    pub retry_base_seconds: i64,
+    pub retry_max_seconds: i64,
+    pub claim_seconds: i64,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: String,
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BrandingSettings {
+    pub company: String,
+    pub portal_name: String,
+    pub portal_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvitationSettings {
+    pub ttl_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PasswordResetSettings {
+    pub ttl_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    pub cookie_name: String,
+    pub idle_timeout_minutes: i64,
+    pub absolute_lifetime_hours: i64,
+    pub setup_lifetime_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecretSettings {
+    #[serde(default)]
+    pub encryption_key: Option<SecretString>,
+    pub encryption_key_file: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PasswordSettings {
+    pub min_length: usize,
+    pub hash_concurrency: usize,
+}
+
+impl Settings {
+    /// Loads the layered configuration for a run of the binary.
+    pub fn load() -> anyhow::Result<Self> {
+        let profile = std::env::var("IDP_PROFILE").unwrap_or_else(|_| "dev".to_owned());
+        let dir = std::env::var("IDP_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned());
+        let figment = Figment::new()
+            .merge(Toml::string(DEFAULTS))
+            .merge(Toml::file(Path::new(&dir).join(format!("{profile}.toml"))))
+            .merge(Env::prefixed("IDP_").split("__"));
+        let settings: Settings = figment.extract().context("invalid configuration")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The built-in defaults alone: the starting point for tests.
+    pub fn defaults() -> anyhow::Result<Self> {
+        Ok(Figment::new().merge(Toml::string(DEFAULTS)).extract()?)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let issuer = url::Url::parse(&self.issuer).context("issuer is not a URL")?;
+        if issuer.scheme() != "https" && !self.is_dev() {
+            bail!("issuer must use https outside the dev profile");
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            bail!("issuer must not have a query or fragment (OIDC Discovery 1.0 §3)");
+        }
+        if self.password.min_length < 16 {
+            bail!("password.min_length may not be below 16");
+        }
+        Ok(())
+    }
+
+    pub fn is_dev(&self) -> bool {
+        self.profile == "dev"
+    }
+
+    /// The issuer without a trailing slash, the base of every link the IdP sends.
+    pub fn public_base(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    /// Cookies carry `Secure` whenever the IdP is reached over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            self.data_dir
+                .join("idp.sqlite")
+                .to_string_lossy()
+                .into_owned()
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The 32-byte master key: from `secrets.encryption_key` (base64), else from the key file.
+    /// In the dev profile a missing key file is created so the quick start needs no set-up.
+    pub fn master_key(&self) -> anyhow::Result<[u8; 32]> {
+        let encoded = match &self.secrets.encryption_key {
+            Some(key) if !key.expose_secret().is_empty() => key.expose_secret().to_owned(),
+            _ => self.read_or_create_key_file()?,
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .context("the encryption key is not valid base64")?;
+        bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the encryption key must be exactly 32 bytes"))
+    }
+
+    fn read_or_create_key_file(&self) -> anyhow::Result<String> {
+        if self.secrets.encryption_key_file.is_empty() {
+            bail!(
+                "no encryption key: set IDP_SECRETS__ENCRYPTION_KEY or secrets.encryption_key_file"
+            );
+        }
+        let path = Path::new(&self.secrets.encryption_key_file);
+        match std::fs::read_to_string(path) {
+            Ok(key) => Ok(key),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.is_dev() => {
+                let key =
+                    base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                write_private_file(path, &key)?;
+                tracing::warn!(path = %path.display(), "created a development encryption key");
+                Ok(key)
+            }
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

@@ -1,0 +1,15 @@
+//! Pure types and rules, parsed once at the edge and trusted inside. No I/O here.
+
+pub mod email;
+pub mod language;
+pub mod names;
+pub mod password;
+pub mod totp;
+pub mod user;
+
+pub use email::Email;
+pub use language::Language;
+pub use names::{OrganisationName, PersonName};
+pub use password::{NewPassword, PasswordViolation};
+pub use totp::{TotpSecret, TotpStep};
+pub use user::{Role, UserStatus};

@@ -1,0 +1,115 @@
+//! Renders the mails of the manual from their templates: subject, plain text and HTML.
+
+use std::sync::Arc;
+
+use tera::Context;
+
+use crate::config::Settings;
+use crate::domain::Language;
+use crate::templates::{RenderError, Templates};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailRenderer {
+    templates: Arc<Templates>,
+    company: String,
+    portal_name: String,
+    help_address: String,
+}
+
+/// What the invitation mail says; every field is filled, so nothing can render empty or "null".
+#[derive(Debug, Clone)]
+pub struct InvitationMail<'a> {
+    pub last_name: Option<&'a str>,
+    pub organisation: &'a str,
+    pub link: &'a str,
+    pub valid_days: i64,
+}
+
+impl MailRenderer {
+    pub fn new(templates: Arc<Templates>, settings: &Settings) -> Self {
+        Self {
+            templates,
+            company: settings.branding.company.clone(),
+            portal_name: settings.branding.portal_name.clone(),
+            help_address: settings.mail.help_address.clone(),
+        }
+    }
+
+    pub fn invitation(
+        &self,
+        language: Language,
+        mail: &InvitationMail<'_>,
+    ) -> Result<RenderedMail, RenderError> {
+        let mut ctx = self.base_context(language, mail.last_name);
+        ctx.insert("organisation", mail.organisation);
+        ctx.insert("link", mail.link);
+        ctx.insert("valid_days", &mail.valid_days);
+        let subject = self
+            .templates
+            .text(language, "mail_invitation_subject")
+            .replace("{organisation}", mail.organisation);
+        self.render("invitation", language, subject, &ctx)
+    }
+
+    fn base_context(&self, language: Language, last_name: Option<&str>) -> Context {
+        let mut ctx = Context::new();
+        ctx.insert(
+            "salutation",
+            &salutation(&self.templates, language, last_name),
+        );
+        ctx.insert("company", &self.company);
+        ctx.insert("portal_name", &self.portal_name);
+        ctx.insert("help_address", &self.help_address);
+        ctx.insert("lang", language.code());
+        ctx
+    }
+
+    fn render(
+        &self,
+        kind: &str,
+        language: Language,
+        subject: String,
+        ctx: &Context,
+    ) -> Result<RenderedMail, RenderError> {
+        let mut ctx = ctx.clone();
+        ctx.insert("subject", &subject);
+        let body = self
+            .templates
+            .render(&format!("mail/{kind}.{}.html", language.code()), &ctx)?;
+        ctx.insert("body", &body);
+        let html = self.templates.render("mail/layout.html", &ctx)?;
+        let text = self
+            .templates
+            .render(&format!("mail/{kind}.{}.txt", language.code()), &ctx)?;
+        Ok(RenderedMail {
+            subject,
+            text,
+            html,
+        })
+    }
+}
+
+/// "Beste heer/mevrouw Van Basten," — in Dutch a surname prefix is written with a capital when
+/// no first name precedes it; without a known last name the salutation stays general.
+fn salutation(templates: &Templates, language: Language, last_name: Option<&str>) -> String {
+    match last_name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => {
+            let mut chars = name.chars();
+            let capitalised: String = chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
+            templates
+                .text(language, "mail_salutation_named")
+                .replace("{last_name}", &capitalised)
+        }
+        None => templates.text(language, "mail_salutation_unnamed"),
+    }
+}

@@ -1,0 +1,233 @@
+//! Manual §2.1, "Mobiele authenticator instellen": after registration (or after the superuser
+//! reset the authenticator) the person links an authenticator app. The secret is sealed at rest;
+//! the first correct code confirms it, activates the account and is itself used up.
+
+use diesel::Connection;
+use qrcode::QrCode;
+use qrcode::render::svg;
+
+use crate::domain::totp::TotpSecret;
+use crate::domain::{PersonName, UserStatus};
+use crate::error::AppError;
+use crate::sessions::{self, ClientInfo, Stage};
+use crate::state::IdpState;
+use crate::storage::audit::AuditRecord;
+use crate::storage::models::{OtpCredential, Session, new_id};
+use crate::storage::{DbError, audit, otp, sessions as session_rows, users};
+
+/// What the set-up page shows.
+#[derive(Debug)]
+pub struct SetupView {
+    pub qr_svg: String,
+    pub manual_key: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OtpSetupError {
+    #[error("the one-time code is wrong")]
+    WrongCode,
+    #[error("the device name is too long")]
+    DeviceNameTooLong,
+    #[error("the session is not in the set-up stage")]
+    NotInSetup,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<DbError> for OtpSetupError {
+    fn from(e: DbError) -> Self {
+        OtpSetupError::App(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for OtpSetupError {
+    fn from(e: diesel::result::Error) -> Self {
+        OtpSetupError::App(e.into())
+    }
+}
+
+fn seal_context(credential_id: &str) -> String {
+    format!("otp-secret:{credential_id}")
+}
+
+fn in_setup(session: &Session) -> Result<(), OtpSetupError> {
+    if session.stage == Stage::OtpSetup.as_str() {
+        Ok(())
+    } else {
+        Err(OtpSetupError::NotInSetup)
+    }
+}
+
+/// Shows the pending secret of this person, creating one on the first visit. Reloading the page
+/// shows the same QR code, so a scan made before the reload stays valid.
+pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, OtpSetupError> {
+    in_setup(session)?;
+    let user_id = session.user_id.clone();
+    let keyring = state.keyring.clone();
+    let now = state.now();
+    let (secret, email) = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let user = users::find(conn, &user_id)?.ok_or(OtpSetupError::NotInSetup)?;
+                if let Some(pending) = otp::find_pending(conn, &user_id)?
+                    && let Ok(bytes) =
+                        keyring.open(&pending.secret_sealed, &seal_context(&pending.id))
+                {
+                    return Ok((TotpSecret::from_bytes(bytes), user.email));
+                }
+                let secret = TotpSecret::generate();
+                let id = new_id();
+                otp::insert_pending(
+                    conn,
+                    &OtpCredential {
+                        secret_sealed: keyring.seal(secret.as_bytes(), &seal_context(&id)),
+                        id,
+                        user_id: user_id.clone(),
+                        device_name: None,
+                        created_at: now,
+                        confirmed_at: None,
+                        last_used_step: None,
+                    },
+                )?;
+                Ok::<_, OtpSetupError>((secret, user.email))
+            })
+        })
+        .await?;
+    let uri = secret.otpauth_uri(&state.settings.branding.company, &email);
+    Ok(SetupView {
+        qr_svg: qr_svg(&uri)?,
+        manual_key: secret.display_key(),
+    })
+}
+
+/// The QR code as inline SVG, drawn here: the secret never goes to an outside service.
+fn qr_svg(data: &str) -> Result<String, AppError> {
+    let code = QrCode::new(data.as_bytes())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?;
+    let image = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // Inline in HTML: drop the XML declaration.
+    Ok(match image.find("<svg") {
+        Some(start) => image[start..].to_owned(),
+        None => image,
+    })
+}
+
+pub struct Completion {
+    pub code: String,
+    pub device_name: String,
+    pub logout_others: bool,
+}
+
+#[derive(Debug)]
+pub struct Completed {
+    pub user_id: String,
+    /// Sessions of this person ended because "Uitloggen op andere apparaten" was ticked.
+    pub ended_sessions: Vec<String>,
+}
+
+/// Confirms the authenticator with a correct code: the account becomes active and the session
+/// authenticated with both factors (amr `pwd otp`).
+pub async fn complete(
+    state: &IdpState,
+    session: &Session,
+    completion: Completion,
+    client: ClientInfo,
+) -> Result<Completed, OtpSetupError> {
+    in_setup(session)?;
+    let device_name = match completion.device_name.trim() {
+        "" => None,
+        name => Some(
+            PersonName::parse(name)
+                .map_err(|_| OtpSetupError::DeviceNameTooLong)?
+                .into_inner(),
+        ),
+    };
+    let user_id = session.user_id.clone();
+    let failure_ip = client.ip_address.clone();
+    let session = session.clone();
+    let keyring = state.keyring.clone();
+    let now = state.now();
+    let authenticated_until = now + sessions::lifetime(state, Stage::Authenticated);
+    let result = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let pending = otp::find_pending(conn, &session.user_id)?.ok_or(OtpSetupError::NotInSetup)?;
+                let secret = keyring
+                    .open(&pending.secret_sealed, &seal_context(&pending.id))
+                    .map(TotpSecret::from_bytes)
+                    .map_err(|e| AppError::Internal(e.into()))?;
+                let Some(step) = secret.verify(&completion.code, now, pending.last_used_step) else {
+                    return Ok(Err(()));
+                };
+                if !otp::use_step(conn, &pending.id, step)? {
+                    return Ok(Err(()));
+                }
+                otp::confirm(conn, &pending.id, &session.user_id, device_name.as_deref(), now)?;
+                users::set_status(conn, &session.user_id, UserStatus::Active, now)?;
+                session_rows::advance(
+                    conn,
+                    &session.id_hash,
+                    Stage::Authenticated.as_str(),
+                    "pwd otp",
+                    authenticated_until,
+                    now,
+                )?;
+                let ended = if completion.logout_others {
+                    session_rows::delete_others(conn, &session.user_id, &session.id_hash)?
+                } else {
+                    Vec::new()
+                };
+                let user = users::find(conn, &session.user_id)?;
+                let organisation = user.as_ref().and_then(|u| u.organisation_id.clone());
+                audit::record(
+                    conn,
+                    AuditRecord::success("otp_setup")
+                        .user(&session.user_id)
+                        .organisation(organisation.as_deref())
+                        .ip(client.ip_address.as_deref())
+                        .details(serde_json::json!({ "device_name": device_name, "step": step })),
+                    now,
+                )?;
+                if !ended.is_empty() {
+                    audit::record(
+                        conn,
+                        AuditRecord::success("sessions_ended")
+                            .user(&session.user_id)
+                            .organisation(organisation.as_deref())
+                            .details(serde_json::json!({ "reason": "logout_other_devices", "count": ended.len() })),
+                        now,
+                    )?;
+                }
+                Ok::<_, OtpSetupError>(Ok(Completed { user_id: session.user_id.clone(), ended_sessions: ended }))
+            })
+        })
+        .await?;
+    match result {
+        Ok(completed) => Ok(completed),
+        Err(()) => {
+            let ip = failure_ip;
+            state
+                .db
+                .run(move |conn| {
+                    audit::record(
+                        conn,
+                        AuditRecord::failure("otp_setup")
+                            .user(&user_id)
+                            .ip(ip.as_deref())
+                            .details(serde_json::json!({ "reason": "wrong_code" })),
+                        now,
+                    )
+                })
+                .await?;
+            Err(OtpSetupError::WrongCode)
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Manual §2.1, "Create an account to join the <organisation> organization": the invitation
+//! link opens the form; a valid password and names create the account, which then goes on to
+//! the authenticator set-up. A used, expired or replaced link never gives an account.
+
+use diesel::Connection;
+use secrecy::SecretString;
+
+use crate::crypto::OpaqueToken;
+use crate::domain::names::InvalidName;
+use crate::domain::password::PasswordPolicy;
+use crate::domain::{Email, Language, NewPassword, PasswordViolation, PersonName, UserStatus};
+use crate::error::AppError;
+use crate::sessions::{self, ClientInfo, Stage};
+use crate::state::IdpState;
+use crate::storage::audit::AuditRecord;
+use crate::storage::models::{Invitation, User};
+use crate::storage::{DbConnection, DbError, audit, invitations, organisations, passwords, users};
+
+/// What the registration page shows for a usable invitation.
+#[derive(Debug, Clone)]
+pub struct OpenInvitation {
+    pub invitation: Invitation,
+    pub user: User,
+    pub organisation_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Password,
+    PasswordConfirm,
+    FirstName,
+    LastName,
+}
+
+impl Field {
+    pub fn id(self) -> &'static str {
+        match self {
+            Field::Password => "password",
+            Field::PasswordConfirm => "password_confirm",
+            Field::FirstName => "first_name",
+            Field::LastName => "last_name",
+        }
+    }
+}
+
+/// A rule broken at a field; `message_key` names the text in the page catalogues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: Field,
+    pub message_key: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("the invitation link is unknown, used, expired or replaced")]
+    InvalidLink,
+    #[error("the form has errors")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<DbError> for RegistrationError {
+    fn from(e: DbError) -> Self {
+        RegistrationError::App(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for RegistrationError {
+    fn from(e: diesel::result::Error) -> Self {
+        RegistrationError::App(e.into())
+    }
+}
+
+pub struct RegistrationForm {
+    pub password: SecretString,
+    pub password_confirm: SecretString,
+    pub first_name: String,
+    pub last_name: String,
+    pub language: Language,
+}
+
+pub struct Registered {
+    pub user_id: String,
+    /// The cookie value of the new session in the `otp_setup` stage.
+    pub session_token: OpaqueToken,
+}
+
+fn load_usable(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<OpenInvitation, RegistrationError> {
+    let invitation =
+        invitations::find_by_token_hash(conn, token_hash)?.ok_or(RegistrationError::InvalidLink)?;
+    let usable = invitation.used_at.is_none()
+        && invitation.revoked_at.is_none()
+        && invitation.expires_at > now;
+    if !usable {
+        return Err(RegistrationError::InvalidLink);
+    }
+    let user = users::find(conn, &invitation.user_id)?.ok_or(RegistrationError::InvalidLink)?;
+    if user.status != UserStatus::Invited.as_str() {
+        return Err(RegistrationError::InvalidLink);
+    }
+    let organisation_name = match &invitation.organisation_id {
+        Some(id) => organisations::find(conn, id)?
+            .map(|o| o.name)
+            .ok_or(RegistrationError::InvalidLink)?,
+        None => "HumanCapitalCare".to_owned(),
+    };
+    Ok(OpenInvitation {
+        invitation,
+        user,
+        organisation_name,
+    })
+}
+
+/// The invitation behind a link, if it can still be used.
+pub async fn open(state: &IdpState, token: &str) -> Result<OpenInvitation, RegistrationError> {
+    let hash = OpaqueToken::from_presented(token).hash();
+    let now = state.now();
+    state
+        .db
+        .run(move |conn| load_usable(conn, &hash, now))
+        .await
+}
+
+fn name_error(field: Field, e: InvalidName) -> FieldError {
+    let key = match e {
+        InvalidName::Empty => "name_error_empty",
+        InvalidName::TooLong => "name_error_too_long",
+        InvalidName::Forbidden => "name_error_forbidden",
+    };
+    FieldError {
+        field,
+        message_key: key.to_owned(),
+    }
+}
+
+fn password_error(v: PasswordViolation) -> FieldError {
+    let field = if v == PasswordViolation::Mismatch {
+        Field::PasswordConfirm
+    } else {
+        Field::Password
+    };
+    FieldError {
+        field,
+        message_key: format!("password_error_{}", v.key()),
+    }
+}
+
+/// Checks every rule of the form against the invited address; all violations at once.
+pub fn validate(
+    form: &RegistrationForm,
+    email: &Email,
+    min_length: usize,
+) -> Result<(NewPassword, PersonName, PersonName), Vec<FieldError>> {
+    use secrecy::ExposeSecret;
+    let policy = PasswordPolicy {
+        min_length,
+        email_local_part: email.local_part(),
+    };
+    let password = NewPassword::parse(
+        form.password.expose_secret(),
+        form.password_confirm.expose_secret(),
+        &policy,
+    );
+    let first = PersonName::parse(&form.first_name);
+    let last = PersonName::parse(&form.last_name);
+    match (password, first, last) {
+        (Ok(p), Ok(f), Ok(l)) => Ok((p, f, l)),
+        (p, f, l) => {
+            let mut errors: Vec<FieldError> = p
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(password_error)
+                .collect();
+            errors.extend(f.err().map(|e| name_error(Field::FirstName, e)));
+            errors.extend(l.err().map(|e| name_error(Field::LastName, e)));
+            Err(errors)
+        }
+    }
+}
+
+/// Creates the account from a usable invitation and starts the session that leads to the
+/// authenticator set-up. The invitation is consumed atomically: of two submissions, one wins.
+pub async fn register(
+    state: &IdpState,
+    token: &str,
+    form: RegistrationForm,
+    client: ClientInfo,
+) -> Result<Registered, RegistrationError> {
+    let open = open(state, token).await?;
+    let email = Email::parse(&open.user.email).map_err(|_| RegistrationError::InvalidLink)?;
+    let (password, first, last) = validate(&form, &email, state.settings.password.min_length)
+        .map_err(RegistrationError::Invalid)?;
+    let hash = state
+        .hasher
+        .hash(password.secret())
+        .await
+        .map_err(AppError::from)?;
+    let now = state.now();
+    let state2 = state.clone();
+    let invitation_id = open.invitation.id.clone();
+    let user = open.user.clone();
+    let language = form.language;
+    state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                if !invitations::consume(conn, &invitation_id, now)? {
+                    return Err(RegistrationError::InvalidLink);
+                }
+                passwords::set(conn, &user.id, &hash, now)?;
+                users::complete_registration(
+                    conn,
+                    &user.id,
+                    first.as_str(),
+                    last.as_str(),
+                    language.code(),
+                    now,
+                )?;
+                let (session_token, _) = sessions::start(
+                    conn,
+                    &state2,
+                    &user.id,
+                    Stage::OtpSetup,
+                    "pwd",
+                    &client,
+                    now,
+                )?;
+                let organisation = user.organisation_id.as_deref();
+                audit::record(
+                    conn,
+                    AuditRecord::success("invitation_used")
+                        .user(&user.id)
+                        .organisation(organisation)
+                        .ip(client.ip_address.as_deref())
+                        .details(serde_json::json!({ "invitation_id": invitation_id })),
+                    now,
+                )?;
+                audit::record(
+                    conn,
+                    AuditRecord::success("registration")
+                        .user(&user.id)
+                        .organisation(organisation)
+                        .ip(client.ip_address.as_deref()),
+                    now,
+                )?;
+                Ok(Registered {
+                    user_id: user.id.clone(),
+                    session_token,
+                })
+            })
+        })
+        .await
+}

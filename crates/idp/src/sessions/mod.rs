@@ -1,0 +1,92 @@
+//! IdP sessions: a random id in an HttpOnly cookie, the row keyed by the id's hash. A session
+//! moves through stages: `otp_setup` (password proven, authenticator still to be set up),
+//! `otp` (password proven, code still to be entered), `authenticated`.
+
+pub mod csrf;
+
+use crate::clock::UnixTime;
+use crate::crypto::OpaqueToken;
+use crate::error::AppError;
+use crate::state::IdpState;
+use crate::storage::models::Session;
+use crate::storage::{DbConnection, DbError, sessions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    OtpSetup,
+    Otp,
+    Authenticated,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::OtpSetup => "otp_setup",
+            Stage::Otp => "otp",
+            Stage::Authenticated => "authenticated",
+        }
+    }
+}
+
+/// Where the request came from, for the session row and the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Starts a session in `stage` and returns the cookie value (shown once, stored hashed).
+pub fn start(
+    conn: &mut DbConnection,
+    state: &IdpState,
+    user_id: &str,
+    stage: Stage,
+    amr: &str,
+    client: &ClientInfo,
+    now: UnixTime,
+) -> Result<(OpaqueToken, Session), DbError> {
+    let token = OpaqueToken::generate();
+    let session = Session {
+        id_hash: token.hash(),
+        user_id: user_id.to_owned(),
+        stage: stage.as_str().to_owned(),
+        amr: amr.to_owned(),
+        auth_time: now,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + lifetime(state, stage),
+        ip_address: client.ip_address.clone(),
+        user_agent: client
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(300).collect()),
+    };
+    sessions::insert(conn, &session)?;
+    Ok((token, session))
+}
+
+/// Absolute lifetime: short while the person is between steps, longer once authenticated.
+pub fn lifetime(state: &IdpState, stage: Stage) -> i64 {
+    match stage {
+        Stage::Authenticated => state.settings.session.absolute_lifetime_hours * 3600,
+        Stage::OtpSetup | Stage::Otp => state.settings.session.setup_lifetime_minutes * 60,
+    }
+}
+
+/// The live session behind a cookie value, if it has neither expired nor been idle too long.
+pub async fn current(
+    state: &IdpState,
+    cookie_value: Option<String>,
+) -> Result<Option<Session>, AppError> {
+    let Some(value) = cookie_value else {
+        return Ok(None);
+    };
+    let hash = OpaqueToken::from_presented(&value).hash();
+    let now = state.now();
+    let idle = state.settings.session.idle_timeout_minutes * 60;
+    let session = state
+        .db
+        .run(move |conn| sessions::find_live(conn, &hash, now))
+        .await?;
+    Ok(session.filter(|s| s.last_seen_at + idle > now))
+}

@@ -1,0 +1,107 @@
+//! Builds the application: state, migrations, the HTTP server and the background workers.
+//! Tests use it as the binary does, on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::email::{MailTransport, OutboxWorker};
+use crate::state::IdpState;
+use crate::storage::Db;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: IdpState,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Connects, migrates, and binds. `clock` is the system clock except in tests.
+    pub async fn build(settings: Settings, clock: Option<SharedClock>) -> anyhow::Result<Self> {
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let db = open_database(&settings).await?;
+        let state = IdpState::build(settings, db, clock)?;
+        let transport = MailTransport::from_settings(&state.settings.mail)?;
+        let worker = OutboxWorker::with_waker(
+            state.db.clone(),
+            transport,
+            state.clock.clone(),
+            state.settings.mail.clone(),
+            state.outbox_wake.clone(),
+        );
+        let worker = tokio::spawn(worker.run());
+
+        let listener = TcpListener::bind((
+            state.settings.server.host.as_str(),
+            state.settings.server.port,
+        ))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state.clone())?;
+        tracing::info!(port, issuer = %state.settings.issuer, backend = ?state.db.backend(), "HCC Identity listening");
+        Ok(Self {
+            port,
+            server,
+            state,
+            worker,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &IdpState {
+        &self.state
+    }
+
+    /// Stops the outbox worker (the server stops when its task is dropped or stopped).
+    pub fn worker_abort_handle(&self) -> tokio::task::AbortHandle {
+        self.worker.abort_handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.worker.abort();
+        result
+    }
+}
+
+/// Opens the pool and applies the embedded migrations (also `idp migrate`).
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database_url();
+    let pool_size = settings.database.pool_size;
+    tokio::task::spawn_blocking(move || {
+        let db = Db::connect(&url, pool_size)?;
+        let applied = db.migrate()?;
+        if applied > 0 {
+            tracing::info!(applied, "database migrations applied");
+        }
+        Ok(db)
+    })
+    .await?
+}
+
+fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
+    let https = state.settings.secure_cookies();
+    let workers = state.settings.server.workers;
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(crate::web::security_headers(https))
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .app_data(web::FormConfig::default().limit(16 * 1024))
+            .configure(crate::web::routes)
+    })
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

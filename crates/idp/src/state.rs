@@ -1,0 +1,61 @@
+//! The services every journey and endpoint works with, built once at start-up and passed
+//! explicitly (no globals), so tests build their own with a movable clock.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::crypto::{Keyring, PasswordHasherPool};
+use crate::email::MailRenderer;
+use crate::storage::Db;
+use crate::templates::Templates;
+
+#[derive(Clone)]
+pub struct IdpState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub keyring: Keyring,
+    pub hasher: PasswordHasherPool,
+    pub templates: Arc<Templates>,
+    pub mail: MailRenderer,
+    /// Wakes the outbox worker after a transaction that queued mail has committed.
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for IdpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdpState")
+            .field("issuer", &self.settings.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdpState {
+    pub fn build(settings: Settings, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
+        let keyring = Keyring::new(&settings.master_key()?);
+        let templates = Arc::new(Templates::load()?);
+        let mail = MailRenderer::new(templates.clone(), &settings);
+        let hasher = PasswordHasherPool::new(settings.password.hash_concurrency);
+        Ok(Self {
+            settings: Arc::new(settings),
+            db,
+            clock,
+            keyring,
+            hasher,
+            templates,
+            mail,
+            outbox_wake: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.public_base())
+    }
+}

@@ -1,0 +1,105 @@
+//! The audit log: one row per security event, also emitted to the structured log.
+
+use diesel::prelude::*;
+
+use super::models::{AuditEvent, new_id};
+use super::schema::audit_events::dsl as a;
+use super::{DbConnection, DbError};
+use crate::clock::UnixTime;
+
+/// What happened, to whom; `details` is a JSON object that never holds a secret.
+#[derive(Debug, Clone, Default)]
+pub struct AuditRecord {
+    pub event: &'static str,
+    pub outcome: &'static str,
+    pub user_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub details: serde_json::Value,
+}
+
+impl AuditRecord {
+    pub fn success(event: &'static str) -> Self {
+        Self {
+            event,
+            outcome: "success",
+            details: serde_json::json!({}),
+            ..Self::default()
+        }
+    }
+
+    pub fn failure(event: &'static str) -> Self {
+        Self {
+            event,
+            outcome: "failure",
+            details: serde_json::json!({}),
+            ..Self::default()
+        }
+    }
+
+    pub fn user(mut self, user_id: &str) -> Self {
+        self.user_id = Some(user_id.to_owned());
+        self
+    }
+
+    pub fn organisation(mut self, organisation_id: Option<&str>) -> Self {
+        self.organisation_id = organisation_id.map(str::to_owned);
+        self
+    }
+
+    pub fn ip(mut self, ip: Option<&str>) -> Self {
+        self.ip_address = ip.map(str::to_owned);
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+pub fn record(conn: &mut DbConnection, record: AuditRecord, now: UnixTime) -> Result<(), DbError> {
+    tracing::info!(
+        target: "audit",
+        event = record.event,
+        outcome = record.outcome,
+        user_id = record.user_id.as_deref(),
+        organisation_id = record.organisation_id.as_deref(),
+        client_id = record.client_id.as_deref(),
+        ip = record.ip_address.as_deref(),
+        details = %record.details,
+        "audit event"
+    );
+    let row = AuditEvent {
+        id: new_id(),
+        occurred_at: now,
+        event: record.event.to_owned(),
+        outcome: record.outcome.to_owned(),
+        user_id: record.user_id,
+        organisation_id: record.organisation_id,
+        client_id: record.client_id,
+        ip_address: record.ip_address,
+        details: record.details.to_string(),
+    };
+    diesel::insert_into(a::audit_events)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    user_id: Option<&str>,
+    since: UnixTime,
+) -> Result<Vec<AuditEvent>, DbError> {
+    let mut query = a::audit_events
+        .filter(a::occurred_at.ge(since))
+        .order(a::occurred_at.asc())
+        .select(AuditEvent::as_select())
+        .into_boxed();
+    if let Some(user_id) = user_id {
+        query = query.filter(a::user_id.eq(user_id.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}

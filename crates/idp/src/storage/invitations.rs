@@ -1,0 +1,50 @@
+//! Invitation links. Only the hash of a link's token is stored.
+
+use diesel::prelude::*;
+
+use super::models::Invitation;
+use super::schema::invitations::dsl as i;
+use super::{DbConnection, DbError};
+use crate::clock::UnixTime;
+
+/// Stores a new invitation and kills every earlier unused link of the same person.
+pub fn replace(conn: &mut DbConnection, invitation: &Invitation) -> Result<(), DbError> {
+    diesel::update(
+        i::invitations
+            .filter(i::user_id.eq(&invitation.user_id))
+            .filter(i::used_at.is_null())
+            .filter(i::revoked_at.is_null()),
+    )
+    .set(i::revoked_at.eq(invitation.created_at))
+    .execute(conn)?;
+    diesel::insert_into(i::invitations)
+        .values(invitation)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_token_hash(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<Invitation>, DbError> {
+    Ok(i::invitations
+        .filter(i::token_hash.eq(token_hash))
+        .select(Invitation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks the invitation used if it still is usable at `now`. Returns false when another request
+/// got there first (the update is conditional, so two registrations cannot both succeed).
+pub fn consume(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, DbError> {
+    let updated = diesel::update(
+        i::invitations
+            .find(id)
+            .filter(i::used_at.is_null())
+            .filter(i::revoked_at.is_null())
+            .filter(i::expires_at.gt(now)),
+    )
+    .set(i::used_at.eq(now))
+    .execute(conn)?;
+    Ok(updated == 1)
+}

@@ -1,0 +1,17 @@
+//! Storage through Diesel: one model over PostgreSQL (production) and embedded SQLite (the
+//! zero-setup default). Repository functions take a `&mut DbConnection` so callers can group
+//! them in one transaction; `Db::run` moves the blocking work off the async executor.
+
+pub mod audit;
+pub mod connection;
+pub mod invitations;
+pub mod models;
+pub mod organisations;
+pub mod otp;
+pub mod outbox;
+pub mod passwords;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+pub use connection::{Backend, Db, DbConnection, DbError};

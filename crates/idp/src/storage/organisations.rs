@@ -1,0 +1,52 @@
+//! Organisations (employers such as EK88).
+
+use diesel::prelude::*;
+
+use super::models::{Organisation, new_id};
+use super::schema::organisations::dsl as o;
+use super::{DbConnection, DbError};
+use crate::clock::UnixTime;
+use crate::domain::OrganisationName;
+
+pub fn insert(
+    conn: &mut DbConnection,
+    name: &OrganisationName,
+    now: UnixTime,
+) -> Result<Organisation, DbError> {
+    let row = Organisation {
+        id: new_id(),
+        name: name.as_str().to_owned(),
+        name_key: name.key(),
+        created_at: now,
+    };
+    diesel::insert_into(o::organisations)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+pub fn find_by_name(
+    conn: &mut DbConnection,
+    name: &OrganisationName,
+) -> Result<Option<Organisation>, DbError> {
+    Ok(o::organisations
+        .filter(o::name_key.eq(name.key()))
+        .select(Organisation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Organisation>, DbError> {
+    Ok(o::organisations
+        .find(id)
+        .select(Organisation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Organisation>, DbError> {
+    Ok(o::organisations
+        .order(o::name_key.asc())
+        .select(Organisation::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,76 @@
+//! Server-side IdP sessions. The browser holds a random id; the row is keyed by its hash.
+
+use diesel::prelude::*;
+
+use super::models::Session;
+use super::schema::sessions::dsl as s;
+use super::{DbConnection, DbError};
+use crate::clock::UnixTime;
+
+pub fn insert(conn: &mut DbConnection, session: &Session) -> Result<(), DbError> {
+    diesel::insert_into(s::sessions)
+        .values(session)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The session if it has not expired.
+pub fn find_live(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    now: UnixTime,
+) -> Result<Option<Session>, DbError> {
+    Ok(s::sessions
+        .find(id_hash)
+        .filter(s::expires_at.gt(now))
+        .select(Session::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn advance(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    stage: &str,
+    amr: &str,
+    expires_at: UnixTime,
+    now: UnixTime,
+) -> Result<(), DbError> {
+    diesel::update(s::sessions.find(id_hash))
+        .set((
+            s::stage.eq(stage),
+            s::amr.eq(amr),
+            s::expires_at.eq(expires_at),
+            s::last_seen_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConnection, id_hash: &str) -> Result<(), DbError> {
+    diesel::delete(s::sessions.find(id_hash)).execute(conn)?;
+    Ok(())
+}
+
+/// Ends every session of the user except `keep`. Returns the ended sessions' hashes.
+pub fn delete_others(
+    conn: &mut DbConnection,
+    user_id: &str,
+    keep: &str,
+) -> Result<Vec<String>, DbError> {
+    let ended: Vec<String> = s::sessions
+        .filter(s::user_id.eq(user_id))
+        .filter(s::id_hash.ne(keep))
+        .select(s::id_hash)
+        .load(conn)?;
+    diesel::delete(s::sessions.filter(s::id_hash.eq_any(&ended))).execute(conn)?;
+    Ok(ended)
+}
+
+pub fn list_for_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Session>, DbError> {
+    Ok(s::sessions
+        .filter(s::user_id.eq(user_id))
+        .order(s::created_at.asc())
+        .select(Session::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,275 @@
+//! Rendering hosted pages: the language of the request, the CSRF cookie and token, the common
+//! context of the layout, and the one place an error becomes a page in the user's language.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
+use tera::Context;
+
+use crate::domain::Language;
+use crate::error::AppError;
+use crate::sessions::csrf::{self, CsrfCookie};
+use crate::state::IdpState;
+
+pub const LANGUAGE_COOKIE: &str = "hcc_lang";
+
+/// The per-request view of a page: language, CSRF cookie, and the state to render with.
+pub struct Page {
+    pub lang: Language,
+    state: IdpState,
+    csrf: CsrfCookie,
+    lang_chosen: bool,
+    path: String,
+}
+
+/// A field error as the templates show it: the field's id and the message in the page language.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShownError {
+    pub field: String,
+    pub message: String,
+}
+
+impl Page {
+    /// Language: `?lang=` (the dropdown), then the language cookie, then a hint (OIDC
+    /// `ui_locales` or the invited person's language), then `Accept-Language`, then Dutch.
+    pub fn new(req: &HttpRequest, state: &IdpState, hint: Option<Language>) -> Self {
+        let query = url::form_urlencoded::parse(req.query_string().as_bytes());
+        let chosen = query
+            .into_iter()
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Language::from_tag(&v));
+        let from_cookie = req
+            .cookie(LANGUAGE_COOKIE)
+            .and_then(|c| Language::from_tag(c.value()));
+        let from_header = req
+            .headers()
+            .get(actix_web::http::header::ACCEPT_LANGUAGE)
+            .and_then(|h| h.to_str().ok())
+            .and_then(Language::from_accept_language);
+        let lang = chosen
+            .or(from_cookie)
+            .or(hint)
+            .or(from_header)
+            .unwrap_or_default();
+        Self {
+            lang,
+            state: state.clone(),
+            csrf: CsrfCookie::from_cookie(req.cookie(csrf::COOKIE).map(|c| c.value().to_owned())),
+            lang_chosen: chosen.is_some(),
+            path: req.path().to_owned(),
+        }
+    }
+
+    /// A form post: the language the form was shown in wins.
+    pub fn with_language(mut self, lang: Option<Language>) -> Self {
+        if let Some(lang) = lang {
+            self.lang = lang;
+        }
+        self
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Where "« Terug naar Inloggen" leads: logging in starts at the portal's green button.
+    pub fn login_href(&self) -> &str {
+        &self.state.settings.branding.portal_url
+    }
+
+    pub fn text(&self, key: &str) -> String {
+        self.state.templates.text(self.lang, key)
+    }
+
+    /// The layout's context: language, catalogue, title and CSRF token.
+    pub fn context(&self, title: &str) -> Context {
+        let mut ctx = Context::new();
+        ctx.insert("lang", self.lang.code());
+        ctx.insert("t", self.state.templates.catalogue(self.lang));
+        ctx.insert("title", title);
+        ctx.insert("csrf_token", &self.csrf.form_token(&self.state.keyring));
+        ctx.insert("language_switch", &self.path);
+        ctx.insert("errors", &Vec::<ShownError>::new());
+        ctx
+    }
+
+    pub fn shown_errors<'a>(
+        &self,
+        errors: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<ShownError> {
+        errors
+            .into_iter()
+            .map(|(field, key)| ShownError {
+                field: field.to_owned(),
+                message: self.text(key),
+            })
+            .collect()
+    }
+
+    pub fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        ctx: &Context,
+    ) -> Result<HttpResponse, PageError> {
+        let body = self
+            .state
+            .templates
+            .render(template, ctx)
+            .map_err(|e| self.error(e))?;
+        let mut builder = HttpResponse::build(status);
+        self.cookies(&mut builder);
+        Ok(builder.content_type("text/html; charset=utf-8").body(body))
+    }
+
+    /// A page with a title and paragraphs (each a catalogue key) and an optional link.
+    pub fn message(
+        &self,
+        status: StatusCode,
+        title_key: &str,
+        paragraph_keys: &[&str],
+        link: Option<(&str, &str)>,
+    ) -> Result<HttpResponse, PageError> {
+        let help = &self.state.settings.mail.help_address;
+        let paragraphs: Vec<String> = paragraph_keys
+            .iter()
+            .map(|k| self.text(k).replace("{help_address}", help))
+            .collect();
+        let mut ctx = self.context(&self.text(title_key));
+        ctx.insert("paragraphs", &paragraphs);
+        ctx.insert("link_href", link.map_or("", |(href, _)| href));
+        ctx.insert(
+            "link_text",
+            &link.map_or(String::new(), |(_, key)| self.text(key)),
+        );
+        self.render(status, "pages/message.html", &ctx)
+    }
+
+    /// 303 See Other, the answer to a successful form post.
+    pub fn redirect(&self, location: &str) -> HttpResponseBuilder {
+        let mut builder = HttpResponse::SeeOther();
+        builder.insert_header((actix_web::http::header::LOCATION, location.to_owned()));
+        self.cookies(&mut builder);
+        builder
+    }
+
+    fn cookies(&self, builder: &mut HttpResponseBuilder) {
+        let secure = self.state.settings.secure_cookies();
+        if self.csrf.is_new {
+            builder.cookie(
+                Cookie::build(csrf::COOKIE, self.csrf.value.clone())
+                    .path("/")
+                    .http_only(true)
+                    .secure(secure)
+                    .same_site(SameSite::Lax)
+                    .finish(),
+            );
+        }
+        if self.lang_chosen {
+            builder.cookie(
+                Cookie::build(LANGUAGE_COOKIE, self.lang.code())
+                    .path("/")
+                    .secure(secure)
+                    .same_site(SameSite::Lax)
+                    .max_age(actix_web::cookie::time::Duration::days(365))
+                    .finish(),
+            );
+        }
+    }
+
+    pub fn error(&self, error: impl Into<AppError>) -> PageError {
+        PageError(Box::new(PageErrorInner {
+            error: error.into(),
+            lang: self.lang,
+            state: self.state.clone(),
+        }))
+    }
+
+    /// Checks the CSRF token of a posted form against this browser's cookie.
+    pub fn check_csrf(&self, req: &HttpRequest, form_token: &str) -> Result<(), PageError> {
+        let cookie = req.cookie(csrf::COOKIE);
+        if csrf::verify(
+            &self.state.keyring,
+            cookie.as_ref().map(|c| c.value()),
+            form_token,
+        ) {
+            Ok(())
+        } else {
+            Err(self.error(AppError::Csrf))
+        }
+    }
+}
+
+/// An error on its way to becoming a page in the user's language.
+pub struct PageError(Box<PageErrorInner>);
+
+pub struct PageErrorInner {
+    error: AppError,
+    lang: Language,
+    state: IdpState,
+}
+
+impl std::ops::Deref for PageError {
+    type Target = PageErrorInner;
+
+    fn deref(&self) -> &PageErrorInner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self.error {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Csrf | AppError::SessionExpired => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, body) = match self.error {
+            AppError::NotFound => ("not_found_title", "not_found_body"),
+            AppError::Csrf => ("csrf_title", "csrf_body"),
+            AppError::SessionExpired => ("session_expired_title", "session_expired_body"),
+            AppError::BadRequest(_) => ("bad_request_title", "bad_request_body"),
+            _ => {
+                tracing::error!(error = %self.error, "request failed");
+                ("error_title", "error_body")
+            }
+        };
+        let templates = &self.state.templates;
+        let help = &self.state.settings.mail.help_address;
+        let mut ctx = Context::new();
+        ctx.insert("lang", self.lang.code());
+        ctx.insert("t", templates.catalogue(self.lang));
+        ctx.insert("title", &templates.text(self.lang, title));
+        ctx.insert(
+            "paragraphs",
+            &[templates
+                .text(self.lang, body)
+                .replace("{help_address}", help)],
+        );
+        ctx.insert("language_switch", "");
+        ctx.insert("link_href", &self.state.settings.branding.portal_url);
+        ctx.insert("link_text", &templates.text(self.lang, "to_login"));
+        let html = templates
+            .render("pages/error.html", &ctx)
+            .unwrap_or_else(|_| "<!doctype html><title>Error</title><h1>Error</h1>".to_owned());
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .body(html)
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a random port, real PostgreSQL and SQLite databases
+//! (a fresh one per test), real SMTP to an in-process sink, real HTTP with cookies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod onboarding;
+mod outbox;
+mod storage;

@@ -1,0 +1,703 @@
+//! Manual §2.1 end to end over HTTP: invitation mail → registration → authenticator set-up,
+//! with every rejection.
+
+use idp::clock::Clock;
+use idp::domain::totp::{TotpSecret, step_at};
+use idp::domain::{Email, Language, PersonName, Role};
+use idp::journeys::invitation::{InviteCommand, Inviter, invite};
+use reqwest::StatusCode;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+pub const STRONG: &str = "Zeer-Sterk-Wachtw00rd-Tulp";
+
+pub async fn invite_marco(app: &TestApp, language: Language) -> (String, ReceivedMail) {
+    let org = app.create_organisation("EK88").await;
+    invite_to(app, &org, "marco@ek88.nl", Some("van Basten"), language).await
+}
+
+pub async fn invite_to(
+    app: &TestApp,
+    organisation_id: &str,
+    email: &str,
+    last_name: Option<&str>,
+    language: Language,
+) -> (String, ReceivedMail) {
+    let before = app.smtp.mails_to(email).len();
+    invite(
+        &app.state,
+        InviteCommand {
+            inviter: Inviter::HccStaff { user_id: None },
+            organisation_id: Some(organisation_id.to_owned()),
+            email: Email::parse(email).unwrap(),
+            first_name: None,
+            last_name: last_name.map(|n| PersonName::parse(n).unwrap()),
+            role: Role::Member,
+            language,
+        },
+    )
+    .await
+    .unwrap();
+    let mail = app.smtp.wait_for(email, before + 1).await.pop().unwrap();
+    (app.local(&mail.link()), mail)
+}
+
+pub async fn register(app: &TestApp, link: &str, password: &str) -> reqwest::Response {
+    let page = app
+        .client
+        .get(link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    app.client
+        .post(link)
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("password", password),
+            ("password_confirm", password),
+            ("first_name", "Marco"),
+            ("last_name", "van Basten"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The TOTP secret behind the set-up page's "Scannen mislukt?" key.
+pub fn secret_from_page(html: &str) -> TotpSecret {
+    let key = text_of(html, "#otp-key").pop().unwrap().replace(' ', "");
+    TotpSecret::from_bytes(data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap())
+}
+
+async fn user_status(app: &TestApp, email: &str) -> String {
+    let email = Email::parse(email).unwrap();
+    app.state
+        .db
+        .run(move |c| idp::storage::users::find_by_email(c, &email))
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+async fn audit_events(app: &TestApp) -> Vec<(String, String)> {
+    app.state
+        .db
+        .run(|c| idp::storage::audit::list(c, None, 0))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event, e.outcome))
+        .collect()
+}
+
+async fn invitation_mail_as_the_manual_shows_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, mail) = invite_marco(&app, Language::Nl).await;
+    assert_eq!(
+        mail.header("From").unwrap(),
+        "\"Inloggen Portaal Werkgever\" <inloggen@portaalwerkgever.nl>"
+    );
+    assert_eq!(
+        mail.header("Reply-To").unwrap(),
+        "noreply@portaalwerkgever.nl"
+    );
+    assert_eq!(mail.header("To").unwrap(), "marco@ek88.nl");
+    assert_eq!(mail.mail_from, "inloggen@portaalwerkgever.nl");
+    assert_eq!(
+        mail.header("Subject").unwrap(),
+        "Belangrijk: maak nu uw account aan voor het werkgeverportaal van EK88"
+    );
+    let text = mail.text();
+    let html = mail.html();
+    let html_text = text_of(&html, "body").join(" ");
+    assert!(!html.contains("null"));
+    for body in [&text, &html_text] {
+        assert!(body.contains("Beste heer/mevrouw Van Basten,"), "{body}");
+        assert!(body.contains("maximaal 3 dagen geldig"));
+        assert!(body.contains("inloggen@portaalwerkgever.nl"));
+        assert!(body.contains("Aanmaken account werkgeverportaal van EK88"));
+        assert!(body.contains("Het team van HumanCapitalCare"));
+        assert!(!body.contains("null"), "{body}");
+    }
+    assert_eq!(
+        attr(&html, "a[href*='/invitation/']", "href").unwrap(),
+        mail.link()
+    );
+    assert!(mail.link().starts_with("http://idp.test/invitation/"));
+
+    // English, and no last name known: a general salutation, never an empty placeholder.
+    let org = app.create_organisation("Acme BV").await;
+    let (_, mail) = invite_to(&app, &org, "jane@acme.example", None, Language::En).await;
+    assert_eq!(
+        mail.header("Subject").unwrap(),
+        "Important: create your account for the employer portal of Acme BV"
+    );
+    assert!(mail.text().starts_with("Dear Sir/Madam,"));
+    assert!(mail.text().contains("valid for at most 3 days"));
+}
+
+async fn registration_page_labels_match_the_manual(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let response = app.client.get(&link).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        text_of(&html, "h1"),
+        ["Maak een account aan om lid te worden van de organisatie EK88"]
+    );
+    for label in [
+        "E-mailadres",
+        "Wachtwoord",
+        "Bevestig wachtwoord",
+        "Voornaam",
+        "Achternaam",
+    ] {
+        assert!(
+            control_labelled(&html, label).is_some(),
+            "no control labelled {label}"
+        );
+    }
+    assert_eq!(attr(&html, "#email", "value").unwrap(), "marco@ek88.nl");
+    assert!(attr(&html, "#email", "readonly").is_some());
+    assert_eq!(
+        text_of(&html, "button[type=submit].primary"),
+        ["Registreren"]
+    );
+    assert!(text_of(&html, "a").contains(&"« Terug naar Inloggen".to_owned()));
+    assert!(
+        text_of(&html, ".required-note")
+            .pop()
+            .unwrap()
+            .contains("Verplichte velden")
+    );
+    assert!(html.contains("<option value=\"en\">English</option>"));
+
+    // The language dropdown: the same link in English.
+    let html = app
+        .client
+        .get(format!("{link}?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&html, "h1"),
+        ["Create an account to join the EK88 organization"]
+    );
+    assert_eq!(text_of(&html, "button[type=submit].primary"), ["Register"]);
+}
+
+async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let page = app
+        .client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_token(&page);
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "Kort-W4chtwoord",
+            "Kort-W4chtwoord",
+            "#password",
+            "minimaal 16 tekens",
+        ),
+        (
+            "geen-hoofdletter-1234",
+            "geen-hoofdletter-1234",
+            "#password",
+            "1 hoofdletter",
+        ),
+        (
+            "Geen-Cijfer-Hierin-Nee",
+            "Geen-Cijfer-Hierin-Nee",
+            "#password",
+            "1 cijfer",
+        ),
+        (
+            "GeenSpeciaalTeken1234",
+            "GeenSpeciaalTeken1234",
+            "#password",
+            "1 speciaal teken",
+        ),
+        (
+            STRONG,
+            "Iets-Anders-Dan-Het-1e",
+            "#password_confirm",
+            "komen niet overeen",
+        ),
+    ];
+    for (password, confirm, field, message) in cases {
+        let response = app
+            .client
+            .post(&link)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("password", password),
+                ("password_confirm", confirm),
+                ("first_name", "Marco"),
+                ("last_name", "van Basten"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password}"
+        );
+        let html = response.text().await.unwrap();
+        assert_eq!(
+            attr(&html, field, "aria-invalid").as_deref(),
+            Some("true"),
+            "{password}"
+        );
+        let described = attr(&html, field, "aria-describedby").unwrap();
+        let error_id = described
+            .split_whitespace()
+            .find(|id| id.contains("-error-"))
+            .unwrap();
+        assert!(
+            text_of(&html, &format!("#{error_id}"))
+                .pop()
+                .unwrap()
+                .contains(message),
+            "{password}"
+        );
+        assert!(!text_of(&html, "[role=alert]").is_empty());
+        // What was typed stays, except the passwords.
+        assert_eq!(
+            attr(&html, "#first_name", "value").as_deref(),
+            Some("Marco")
+        );
+        assert!(attr(&html, "#password", "value").is_none());
+        assert!(!html.contains(password));
+    }
+    // Missing names are shown at their fields too.
+    let response = app
+        .client
+        .post(&link)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("password", STRONG),
+            ("password_confirm", STRONG),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        attr(&html, "#first_name", "aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        attr(&html, "#last_name", "aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
+}
+
+async fn a_form_without_csrf_token_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    app.client.get(&link).send().await.unwrap();
+    for token in ["", "forged"] {
+        let response = app
+            .client
+            .post(&link)
+            .form(&[
+                ("csrf_token", token),
+                ("password", STRONG),
+                ("password_confirm", STRONG),
+                ("first_name", "Marco"),
+                ("last_name", "van Basten"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Het formulier is verlopen")
+        );
+    }
+    // A token from another browser does not fit this browser's cookie.
+    let other = browser();
+    let page = other.get(&link).send().await.unwrap().text().await.unwrap();
+    let response = app
+        .client
+        .post(&link)
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("password", STRONG),
+            ("password_confirm", STRONG),
+            ("first_name", "M"),
+            ("last_name", "B"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
+}
+
+async fn onboarding_end_to_end(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+
+    // Registration; a posted e-mail address is ignored: the invitation decides the username.
+    let page = app
+        .client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = app
+        .client
+        .post(&link)
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("email", "mallory@evil.example"),
+            ("password", STRONG),
+            ("password_confirm", STRONG),
+            ("first_name", "Marco"),
+            ("last_name", "van Basten"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/otp/setup");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("hcc_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert_eq!(user_status(&app, "marco@ek88.nl").await, "pending_otp");
+
+    // The set-up page, as the manual shows it.
+    let html = app.get("/otp/setup").await.text().await.unwrap();
+    assert_eq!(text_of(&html, "h1"), ["Mobiele authenticator instellen"]);
+    for app_name in ["Microsoft Authenticator", "Google Authenticator", "FreeOTP"] {
+        assert!(html.contains(app_name));
+    }
+    assert!(html.contains("<svg"), "the QR code is inline SVG");
+    assert_eq!(text_of(&html, "summary"), ["Scannen mislukt?"]);
+    for label in [
+        "Authenticatiecode",
+        "Apparaatnaam",
+        "Uitloggen op andere apparaten",
+    ] {
+        assert!(
+            control_labelled(&html, label).is_some(),
+            "no control labelled {label}"
+        );
+    }
+    assert_eq!(
+        attr(&html, "#logout_others", "type").as_deref(),
+        Some("checkbox")
+    );
+    assert_eq!(
+        text_of(&html, "form[method=post] button[type=submit]"),
+        ["Verzenden"]
+    );
+    let secret = secret_from_page(&html);
+    // Reloading shows the same secret.
+    let again = app.get("/otp/setup").await.text().await.unwrap();
+    assert_eq!(secret_from_page(&again).as_bytes(), secret.as_bytes());
+
+    // A wrong code is refused at its field.
+    let now = app.clock.now();
+    let wrong = format!(
+        "{:06}",
+        (secret.code_at(step_at(now)).parse::<u32>().unwrap() + 1) % 1_000_000
+    );
+    let response = app
+        .post_form(
+            "/otp/setup",
+            &[
+                ("csrf_token", &csrf_token(&html)),
+                ("otp_code", &wrong),
+                ("device_name", "Telefoon"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        attr(&html, "#otp_code", "aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        attr(&html, "#device_name", "value").as_deref(),
+        Some("Telefoon")
+    );
+    assert_eq!(user_status(&app, "marco@ek88.nl").await, "pending_otp");
+
+    // The right code (one step behind, within the ±1 window) activates the account.
+    let code = secret.code_at(step_at(now) - 1);
+    let response = app
+        .post_form(
+            "/otp/setup",
+            &[
+                ("csrf_token", &csrf_token(&html)),
+                ("otp_code", &code),
+                ("device_name", "Telefoon"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/welcome");
+    assert_eq!(user_status(&app, "marco@ek88.nl").await, "active");
+    let welcome = app.get("/welcome").await;
+    assert_eq!(welcome.status(), StatusCode::OK);
+    assert_eq!(
+        text_of(&welcome.text().await.unwrap(), "h1"),
+        ["Uw account is klaar"]
+    );
+
+    // The set-up is over: the page and the code cannot be used again.
+    assert_eq!(app.get("/otp/setup").await.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .post_form(
+            "/otp/setup",
+            &[("csrf_token", &csrf_token(&html)), ("otp_code", &code)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // The link was single-use.
+    let response = app.client.get(&link).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Vraag de hoofdgebruiker (superuser)")
+    );
+
+    let events = audit_events(&app).await;
+    for expected in ["invitation_created", "invitation_used", "registration"] {
+        assert!(
+            events.contains(&(expected.to_owned(), "success".to_owned())),
+            "{expected}: {events:?}"
+        );
+    }
+    assert!(events.contains(&("otp_setup".to_owned(), "failure".to_owned())));
+    assert!(events.contains(&("otp_setup".to_owned(), "success".to_owned())));
+}
+
+async fn the_same_code_confirms_only_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    assert_eq!(
+        register(&app, &link, STRONG).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let html = app.get("/otp/setup").await.text().await.unwrap();
+    let code = secret_from_page(&html).code_at(step_at(app.clock.now()));
+    let csrf = csrf_token(&html);
+    let form = [("csrf_token", csrf.as_str()), ("otp_code", code.as_str())];
+    let (a, b) = tokio::join!(
+        app.post_form("/otp/setup", &form),
+        app.post_form("/otp/setup", &form)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses[0], 303, "one submission wins");
+    assert_ne!(statuses[1], 303, "the replay is refused: {statuses:?}");
+}
+
+async fn expired_used_and_replaced_links_give_no_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = app.create_organisation("EK88").await;
+
+    // Replaced: a second invitation kills the first link.
+    let (first, _) = invite_to(&app, &org, "marco@ek88.nl", None, Language::Nl).await;
+    let (second, _) = invite_to(&app, &org, "marco@ek88.nl", None, Language::Nl).await;
+    assert_ne!(first, second);
+    assert_eq!(
+        app.client.get(&first).send().await.unwrap().status(),
+        StatusCode::GONE
+    );
+    assert_eq!(
+        register(&app, &second, STRONG).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // Expired: three days later the link is dead, also for a form opened before.
+    let (link, _) = invite_to(&app, &org, "ruud@ek88.nl", None, Language::Nl).await;
+    let page = app
+        .client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    app.clock.advance(3 * 24 * 3600 + 1);
+    assert_eq!(
+        app.client.get(&link).send().await.unwrap().status(),
+        StatusCode::GONE
+    );
+    let response = app
+        .client
+        .post(&link)
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("password", STRONG),
+            ("password_confirm", STRONG),
+            ("first_name", "Ruud"),
+            ("last_name", "Gullit"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert_eq!(user_status(&app, "ruud@ek88.nl").await, "invited");
+
+    // Unknown token.
+    let response = app.get("/invitation/not-a-real-token").await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        text_of(&html, "h1"),
+        ["Deze uitnodigingslink is niet (meer) geldig"]
+    );
+}
+
+async fn logout_other_devices_ends_the_other_sessions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    assert_eq!(
+        register(&app, &link, STRONG).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // Another device of the same person holds a session.
+    let email = Email::parse("marco@ek88.nl").unwrap();
+    let state = app.state.clone();
+    let other = app
+        .state
+        .db
+        .run(move |c| {
+            let user = idp::storage::users::find_by_email(c, &email)?.unwrap();
+            let (_, session) = idp::sessions::start(
+                c,
+                &state,
+                &user.id,
+                idp::sessions::Stage::Authenticated,
+                "pwd otp",
+                &Default::default(),
+                state.now(),
+            )?;
+            Ok::<_, idp::storage::DbError>(session.id_hash)
+        })
+        .await
+        .unwrap();
+    let html = app.get("/otp/setup").await.text().await.unwrap();
+    let code = secret_from_page(&html).code_at(step_at(app.clock.now()));
+    let response = app
+        .post_form(
+            "/otp/setup",
+            &[
+                ("csrf_token", &csrf_token(&html)),
+                ("otp_code", &code),
+                ("logout_others", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let now = app.clock.now();
+    let gone = app
+        .state
+        .db
+        .run(move |c| idp::storage::sessions::find_live(c, &other, now))
+        .await
+        .unwrap();
+    assert!(gone.is_none(), "the other device's session ended");
+    assert_eq!(
+        app.get("/welcome").await.status(),
+        StatusCode::OK,
+        "this device stays logged in"
+    );
+}
+
+async fn secrets_are_not_stored_in_the_clear(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    register(&app, &link, STRONG).await;
+    let html = app.get("/otp/setup").await.text().await.unwrap();
+    let secret = secret_from_page(&html);
+    let (invitations, passwords, otp) = app
+        .state
+        .db
+        .run(|c| {
+            use diesel::prelude::*;
+            use idp::storage::schema::*;
+            let i: Vec<String> = invitations::table.select(invitations::token_hash).load(c)?;
+            let p: Vec<String> = password_credentials::table
+                .select(password_credentials::hash)
+                .load(c)?;
+            let o: Vec<Vec<u8>> = otp_credentials::table
+                .select(otp_credentials::secret_sealed)
+                .load(c)?;
+            Ok::<_, idp::storage::DbError>((i, p, o))
+        })
+        .await
+        .unwrap();
+    assert!(invitations.iter().all(|h| h != &token && h.len() == 64));
+    assert!(
+        passwords
+            .iter()
+            .all(|h| h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$") && !h.contains(STRONG))
+    );
+    assert!(otp.iter().all(|s| {
+        !s.windows(secret.as_bytes().len())
+            .any(|w| w == secret.as_bytes())
+    }));
+}
+
+both_backends!(
+    invitation_mail_as_the_manual_shows_it,
+    registration_page_labels_match_the_manual,
+    each_password_rule_is_shown_at_its_field,
+    a_form_without_csrf_token_is_refused,
+    onboarding_end_to_end,
+    the_same_code_confirms_only_once,
+    expired_used_and_replaced_links_give_no_account,
+    logout_other_devices_ends_the_other_sessions,
+    secrets_are_not_stored_in_the_clear,
+);

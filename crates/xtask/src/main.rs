@@ -1,0 +1,85 @@
+//! Project automation, run as `cargo xtask <command>` (an alias in .cargo/config.toml).
+//!
+//! - `cargo xtask test`: everything CI checks (libpq, fmt, clippy, PostgreSQL, tests).
+//! - `cargo xtask demo`: the quick start: the IdP on SQLite with an invited EK88 superuser.
+
+mod demo;
+mod postgres;
+mod system;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command> [options]
+
+Commands:
+  test [--no-lint] [ARGS...]  What CI runs: install libpq if missing, cargo fmt --check,
+                              cargo clippy -D warnings, then the tests on PostgreSQL.
+                              --no-lint skips fmt and clippy; ARGS go to the test runner
+                              (cargo nextest run if installed, else cargo test), e.g. a filter.
+                              PostgreSQL: IDP_TEST_PG_URL or DATABASE_URL (an admin URL; the
+                              tests create their own databases), else 127.0.0.1:5432,
+                              else a throwaway cluster in a temp dir.
+  demo                        Build and start the IdP on SQLite (./data), create the
+                              organisation EK88, invite its superuser, print the link.
+  help                        This text.
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match command.as_str() {
+        "test" => timed("cargo xtask test", || {
+            test::run_all(&test::Options::parse(rest))
+        }),
+        "demo" => report(demo::run_demo()),
+        // Hidden: checks the throwaway-cluster path of `test` in isolation.
+        "pg-throwaway-check" => timed("pg-throwaway-check", postgres::throwaway_check),
+        // Internal: started by a throwaway cluster, cleans it up if xtask gets killed.
+        "pg-watchdog" => report(postgres::watchdog(&rest).map(|()| ExitCode::SUCCESS)),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        "" => {
+            eprint!("{USAGE}");
+            ExitCode::FAILURE
+        }
+        other => {
+            eprintln!("error: unknown command `{other}`\n");
+            eprint!("{USAGE}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a command and prints its outcome and total time, also on failure.
+fn timed(name: &str, f: impl FnOnce() -> Result<()>) -> ExitCode {
+    let started = Instant::now();
+    let result = f();
+    let elapsed = util::format_duration(started.elapsed());
+    match result {
+        Ok(()) => {
+            println!("\n{name}: all steps passed in {elapsed}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("\nerror: {err:#}");
+            eprintln!("{name}: FAILED after {elapsed}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(result: Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|err| {
+        eprintln!("\nerror: {err:#}");
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,14 @@
+DROP TABLE audit_events;
+DROP TABLE mail_outbox;
+DROP TABLE signing_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE authorization_requests;
+DROP TABLE clients;
+DROP TABLE sessions;
+DROP TABLE password_resets;
+DROP TABLE invitations;
+DROP TABLE otp_credentials;
+DROP TABLE password_credentials;
+DROP TABLE users;
+DROP TABLE organisations;
