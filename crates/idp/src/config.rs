@@ -26,6 +26,42 @@ pub struct Settings {
     pub session: SessionSettings,
     pub secrets: SecretSettings,
     pub password: PasswordSettings,
+    pub tokens: TokenSettings,
+    pub keys: KeySettings,
+    pub oidc: OidcSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenSettings {
+    pub authorization_code_seconds: i64,
+    pub access_token_seconds: i64,
+    pub id_token_seconds: i64,
+    pub refresh_token_days: i64,
+    pub client_credentials_seconds: i64,
+}
+
+impl TokenSettings {
+    /// The longest any signed token lives: a retired key stays in JWKS at least this long.
+    pub fn longest_signed_lifetime(&self) -> i64 {
+        self.access_token_seconds
+            .max(self.id_token_seconds)
+            .max(self.client_credentials_seconds)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeySettings {
+    pub rsa_bits: usize,
+    pub refresh_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OidcSettings {
+    pub allow_http_loopback_redirects: bool,
+    #[serde(default)]
+    pub initial_access_token: Option<SecretString>,
+    pub acr: String,
+    pub backchannel_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +181,12 @@ impl Settings {
         }
         if issuer.query().is_some() || issuer.fragment().is_some() {
             bail!("issuer must not have a query or fragment (OIDC Discovery 1.0 §3)");
+        }
+        if self.tokens.authorization_code_seconds > 60 {
+            bail!("tokens.authorization_code_seconds may not exceed 60");
+        }
+        if self.keys.rsa_bits < 2048 {
+            bail!("keys.rsa_bits may not be below 2048");
         }
         if self.password.min_length < 16 {
             bail!("password.min_length may not be below 16");

@@ -9,6 +9,8 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod journeys;
+pub mod keys;
+pub mod oidc;
 pub mod sessions;
 pub mod startup;
 pub mod state;

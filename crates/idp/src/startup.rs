@@ -24,9 +24,24 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, and binds. `clock` is the system clock except in tests.
     pub async fn build(settings: Settings, clock: Option<SharedClock>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        Self::build_with_listener(settings, clock, listener).await
+    }
+
+    /// As [`Self::build`] on a socket bound already (tests bind port 0 first, so the issuer
+    /// URL can name the port).
+    pub async fn build_with_listener(
+        settings: Settings,
+        clock: Option<SharedClock>,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        crate::keys::install_crypto_provider();
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
         let db = open_database(&settings).await?;
-        let state = IdpState::build(settings, db, clock)?;
+        let state = IdpState::build(settings, db, clock).await?;
+        let refresher = state.keys.spawn_refresher(std::time::Duration::from_secs(
+            state.settings.keys.refresh_seconds.max(1),
+        ));
         let transport = MailTransport::from_settings(&state.settings.mail)?;
         let worker = OutboxWorker::with_waker(
             state.db.clone(),
@@ -35,12 +50,12 @@ impl Application {
             state.settings.mail.clone(),
             state.outbox_wake.clone(),
         );
-        let worker = tokio::spawn(worker.run());
+        let worker = tokio::spawn(async move {
+            // The key refresher lives as long as the outbox worker: both stop together.
+            let _refresher = AbortOnDrop(refresher);
+            worker.run().await;
+        });
 
-        let listener = TcpListener::bind((
-            state.settings.server.host.as_str(),
-            state.settings.server.port,
-        ))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
         tracing::info!(port, issuer = %state.settings.issuer, backend = ?state.db.backend(), "HCC Identity listening");
@@ -90,12 +105,14 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
     let https = state.settings.secure_cookies();
     let workers = state.settings.server.workers;
+    let discovery = web::Data::new(crate::oidc::discovery::Discovery::build(&state.settings));
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(crate::web::security_headers(https))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::web::request_span::RedactedRootSpan>::new())
             .app_data(data.clone())
+            .app_data(discovery.clone())
             .app_data(web::FormConfig::default().limit(16 * 1024))
             .configure(crate::web::routes)
     })
@@ -104,4 +121,12 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

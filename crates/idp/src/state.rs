@@ -9,6 +9,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::crypto::{Keyring, PasswordHasherPool};
 use crate::email::MailRenderer;
+use crate::keys::KeyManager;
 use crate::storage::Db;
 use crate::templates::Templates;
 
@@ -21,6 +22,8 @@ pub struct IdpState {
     pub hasher: PasswordHasherPool,
     pub templates: Arc<Templates>,
     pub mail: MailRenderer,
+    /// The token signing keys, parsed once, refreshed from the database.
+    pub keys: Arc<KeyManager>,
     /// Wakes the outbox worker after a transaction that queued mail has committed.
     pub outbox_wake: Arc<Notify>,
 }
@@ -34,8 +37,10 @@ impl std::fmt::Debug for IdpState {
 }
 
 impl IdpState {
-    pub fn build(settings: Settings, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
+    /// Builds the services; loads (on a new installation: generates) the signing keys.
+    pub async fn build(settings: Settings, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
         let keyring = Keyring::new(&settings.master_key()?);
+        let keys = KeyManager::load(&db, &keyring, clock.clone(), &settings).await?;
         let templates = Arc::new(Templates::load()?);
         let mail = MailRenderer::new(templates.clone(), &settings);
         let hasher = PasswordHasherPool::new(settings.password.hash_concurrency);
@@ -47,6 +52,7 @@ impl IdpState {
             hasher,
             templates,
             mail,
+            keys,
             outbox_wake: Arc::new(Notify::new()),
         })
     }

@@ -93,7 +93,7 @@ pub struct InviteArgs {
 
 async fn admin_state(settings: Settings) -> anyhow::Result<IdpState> {
     let db = crate::startup::open_database(&settings).await?;
-    IdpState::build(settings, db, Arc::new(SystemClock))
+    IdpState::build(settings, db, Arc::new(SystemClock)).await
 }
 
 pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {

@@ -2,3 +2,5 @@
 //! admin API). Both call the same journey functions as the hosted pages.
 
 pub mod cli;
+pub mod clients;
+pub mod keys;

@@ -4,6 +4,8 @@ pub mod email;
 pub mod language;
 pub mod names;
 pub mod password;
+pub mod redirect_uri;
+pub mod scope;
 pub mod totp;
 pub mod user;
 
@@ -11,5 +13,7 @@ pub use email::Email;
 pub use language::Language;
 pub use names::{OrganisationName, PersonName};
 pub use password::{NewPassword, PasswordViolation};
+pub use redirect_uri::RedirectUri;
+pub use scope::Scope;
 pub use totp::{TotpSecret, TotpStep};
 pub use user::{Role, UserStatus};

@@ -2,5 +2,7 @@
 //! input, applies the rules, and writes its rows (and mails, and audit events) in one transaction.
 
 pub mod invitation;
+pub mod login;
+pub mod logout;
 pub mod otp_setup;
 pub mod registration;

@@ -159,31 +159,46 @@ pub async fn complete(
         .db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let pending = otp::find_pending(conn, &session.user_id)?.ok_or(OtpSetupError::NotInSetup)?;
+                let pending =
+                    otp::find_pending(conn, &session.user_id)?.ok_or(OtpSetupError::NotInSetup)?;
                 let secret = keyring
                     .open(&pending.secret_sealed, &seal_context(&pending.id))
                     .map(TotpSecret::from_bytes)
                     .map_err(|e| AppError::Internal(e.into()))?;
-                let Some(step) = secret.verify(&completion.code, now, pending.last_used_step) else {
+                let Some(step) = secret.verify(&completion.code, now, pending.last_used_step)
+                else {
                     return Ok(Err(()));
                 };
                 if !otp::use_step(conn, &pending.id, step)? {
                     return Ok(Err(()));
                 }
-                otp::confirm(conn, &pending.id, &session.user_id, device_name.as_deref(), now)?;
-                users::set_status(conn, &session.user_id, UserStatus::Active, now)?;
-                session_rows::advance(
+                otp::confirm(
                     conn,
-                    &session.id_hash,
-                    Stage::Authenticated.as_str(),
-                    "pwd otp",
-                    authenticated_until,
+                    &pending.id,
+                    &session.user_id,
+                    device_name.as_deref(),
                     now,
                 )?;
+                users::set_status(conn, &session.user_id, UserStatus::Active, now)?;
+                session_rows::authenticate(
+                    conn,
+                    &session.id_hash,
+                    "pwd otp",
+                    now,
+                    authenticated_until,
+                )?;
                 let ended = if completion.logout_others {
-                    session_rows::delete_others(conn, &session.user_id, &session.id_hash)?
+                    let others =
+                        session_rows::other_sessions(conn, &session.user_id, &session.id_hash)?;
+                    crate::journeys::logout::end_sessions(
+                        conn,
+                        &session.user_id,
+                        &others,
+                        "logout_other_devices",
+                        now,
+                    )?
                 } else {
-                    Vec::new()
+                    crate::journeys::logout::Ended::default()
                 };
                 let user = users::find(conn, &session.user_id)?;
                 let organisation = user.as_ref().and_then(|u| u.organisation_id.clone());
@@ -196,22 +211,23 @@ pub async fn complete(
                         .details(serde_json::json!({ "device_name": device_name, "step": step })),
                     now,
                 )?;
-                if !ended.is_empty() {
-                    audit::record(
-                        conn,
-                        AuditRecord::success("sessions_ended")
-                            .user(&session.user_id)
-                            .organisation(organisation.as_deref())
-                            .details(serde_json::json!({ "reason": "logout_other_devices", "count": ended.len() })),
-                        now,
-                    )?;
-                }
-                Ok::<_, OtpSetupError>(Ok(Completed { user_id: session.user_id.clone(), ended_sessions: ended }))
+                Ok::<_, OtpSetupError>(Ok((session.user_id.clone(), ended)))
             })
         })
         .await?;
     match result {
-        Ok(completed) => Ok(completed),
+        Ok((user_id, ended)) => {
+            let ended_sessions = ended
+                .sessions
+                .iter()
+                .map(|(hash, _)| hash.clone())
+                .collect();
+            crate::journeys::logout::notify(state, &user_id, ended);
+            Ok(Completed {
+                user_id,
+                ended_sessions,
+            })
+        }
         Err(()) => {
             let ip = failure_ip;
             state

@@ -3,6 +3,8 @@
 //! them in one transaction; `Db::run` moves the blocking work off the async executor.
 
 pub mod audit;
+pub mod authorization;
+pub mod clients;
 pub mod connection;
 pub mod invitations;
 pub mod models;
@@ -12,6 +14,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod schema;
 pub mod sessions;
+pub mod signing_keys;
 pub mod users;
 
 pub use connection::{Backend, Db, DbConnection, DbError};

@@ -128,6 +128,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        access_token_jti -> Nullable<Text>,
     }
 }
 
@@ -192,6 +193,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    revoked_access_tokens (jti) {
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(password_credentials -> users (user_id));
 diesel::joinable!(otp_credentials -> users (user_id));
@@ -214,4 +222,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     mail_outbox,
     audit_events,
+    revoked_access_tokens,
 );

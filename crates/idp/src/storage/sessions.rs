@@ -28,18 +28,19 @@ pub fn find_live(
         .optional()?)
 }
 
-pub fn advance(
+/// The last factor was proven: the session is authenticated from `now` (its `auth_time`).
+pub fn authenticate(
     conn: &mut DbConnection,
     id_hash: &str,
-    stage: &str,
     amr: &str,
-    expires_at: UnixTime,
     now: UnixTime,
+    expires_at: UnixTime,
 ) -> Result<(), DbError> {
     diesel::update(s::sessions.find(id_hash))
         .set((
-            s::stage.eq(stage),
+            s::stage.eq("authenticated"),
             s::amr.eq(amr),
+            s::auth_time.eq(now),
             s::expires_at.eq(expires_at),
             s::last_seen_at.eq(now),
         ))
@@ -52,19 +53,17 @@ pub fn delete(conn: &mut DbConnection, id_hash: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Ends every session of the user except `keep`. Returns the ended sessions' hashes.
-pub fn delete_others(
+/// Every session of the user except `keep`.
+pub fn other_sessions(
     conn: &mut DbConnection,
     user_id: &str,
     keep: &str,
 ) -> Result<Vec<String>, DbError> {
-    let ended: Vec<String> = s::sessions
+    Ok(s::sessions
         .filter(s::user_id.eq(user_id))
         .filter(s::id_hash.ne(keep))
         .select(s::id_hash)
-        .load(conn)?;
-    diesel::delete(s::sessions.filter(s::id_hash.eq_any(&ended))).execute(conn)?;
-    Ok(ended)
+        .load(conn)?)
 }
 
 pub fn list_for_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Session>, DbError> {

@@ -2,10 +2,15 @@
 //! A handler reads the request, calls one journey, and renders; it holds no business rule.
 
 pub mod assets;
+pub mod authorize;
+pub mod flow;
 pub mod health;
+pub mod login;
+pub mod logout;
 pub mod otp_setup;
 pub mod page;
 pub mod registration;
+pub mod request_span;
 
 use actix_web::HttpRequest;
 use actix_web::middleware::DefaultHeaders;
@@ -27,7 +32,54 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .route(web::get().to(otp_setup::show))
                 .route(web::post().to(otp_setup::submit)),
         )
-        .service(web::resource("/welcome").route(web::get().to(otp_setup::welcome)));
+        .service(web::resource("/welcome").route(web::get().to(otp_setup::welcome)))
+        .service(
+            web::resource("/authorize")
+                .route(web::get().to(authorize::get))
+                .route(web::post().to(authorize::post)),
+        )
+        .service(
+            web::resource("/login")
+                .route(web::get().to(login::show))
+                .route(web::post().to(login::submit)),
+        )
+        .service(
+            web::resource("/.well-known/openid-configuration")
+                .route(web::get().to(crate::oidc::discovery::openid_configuration)),
+        )
+        .service(web::resource("/jwks").route(web::get().to(crate::oidc::discovery::jwks)))
+        .service(web::resource("/token").route(web::post().to(crate::oidc::token::token)))
+        .service(
+            web::resource("/userinfo")
+                .route(web::get().to(crate::oidc::userinfo::get))
+                .route(web::post().to(crate::oidc::userinfo::post)),
+        )
+        .service(web::resource("/revoke").route(web::post().to(crate::oidc::revocation::revoke)))
+        .service(
+            web::resource("/introspect")
+                .route(web::post().to(crate::oidc::introspection::introspect)),
+        )
+        .service(
+            web::resource("/logout")
+                .route(web::get().to(logout::get))
+                .route(web::post().to(logout::post)),
+        )
+        .service(web::resource("/").route(web::get().to(home)))
+        .service(
+            web::resource("/register").route(web::post().to(crate::oidc::registration::register)),
+        )
+        .service(
+            web::resource("/login/otp")
+                .route(web::get().to(login::show_otp))
+                .route(web::post().to(login::submit_otp)),
+        );
+}
+
+/// The IdP has no home page of its own: people start at the portal.
+async fn home(state: web::Data<crate::state::IdpState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header(("Location", state.settings.branding.portal_url.clone()))
+        .finish()
 }
 
 /// Headers on every response: a strict CSP (no inline script or style), no framing, no

@@ -1,15 +1,15 @@
 //! GET/POST /otp/setup: "Mobiele authenticator instellen", and GET /welcome, the page shown
 //! when the account is ready and no relying party is waiting.
 
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::flow;
 use super::page::{Page, PageError};
 use crate::error::AppError;
 use crate::journeys::otp_setup::{self, Completion, OtpSetupError};
-use crate::sessions::{self, Stage};
+use crate::sessions::Stage;
 use crate::state::IdpState;
 use crate::storage::models::Session;
 
@@ -25,38 +25,9 @@ pub struct OtpSetupFormData {
     logout_others: Option<String>,
 }
 
-/// The IdP session cookie: HttpOnly, SameSite=Lax (it must come along when a relying party
-/// sends the browser to /authorize), Secure over https.
-pub fn session_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
-    Cookie::build(state.settings.session.cookie_name.clone(), value.to_owned())
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.secure_cookies())
-        .same_site(SameSite::Lax)
-        .finish()
-}
-
-async fn session_in(
-    req: &HttpRequest,
-    state: &IdpState,
-    page: &Page,
-    stage: Stage,
-) -> Result<Session, PageError> {
-    let cookie = req
-        .cookie(&state.settings.session.cookie_name)
-        .map(|c| c.value().to_owned());
-    match sessions::current(state, cookie)
-        .await
-        .map_err(|e| page.error(e))?
-    {
-        Some(session) if session.stage == stage.as_str() => Ok(session),
-        _ => Err(page.error(AppError::SessionExpired)),
-    }
-}
-
 pub async fn show(req: HttpRequest, state: web::Data<IdpState>) -> Result<HttpResponse, PageError> {
     let page = Page::new(&req, &state, None);
-    let session = session_in(&req, &state, &page, Stage::OtpSetup).await?;
+    let session = flow::session_in(&req, &state, &page, Stage::OtpSetup).await?;
     render(
         &page,
         &state,
@@ -77,7 +48,7 @@ pub async fn submit(
     let form = form.into_inner();
     let page = Page::new(&req, &state, None);
     page.check_csrf(&req, &form.csrf_token)?;
-    let session = session_in(&req, &state, &page, Stage::OtpSetup).await?;
+    let session = flow::session_in(&req, &state, &page, Stage::OtpSetup).await?;
     let logout_others = form.logout_others.is_some();
     let completion = Completion {
         code: form.otp_code,
@@ -85,7 +56,10 @@ pub async fn submit(
         logout_others,
     };
     match otp_setup::complete(&state, &session, completion, super::client_info(&req)).await {
-        Ok(_) => Ok(page.redirect("/welcome").finish()),
+        Ok(_) => {
+            let session = flow::session_in(&req, &state, &page, Stage::Authenticated).await?;
+            flow::finish(&req, &state, &page, &session).await
+        }
         Err(OtpSetupError::WrongCode) => {
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);
             render(
@@ -147,7 +121,7 @@ pub async fn welcome(
     state: web::Data<IdpState>,
 ) -> Result<HttpResponse, PageError> {
     let page = Page::new(&req, &state, None);
-    session_in(&req, &state, &page, Stage::Authenticated).await?;
+    flow::session_in(&req, &state, &page, Stage::Authenticated).await?;
     let portal = state.settings.branding.portal_url.clone();
     page.message(
         StatusCode::OK,

@@ -72,9 +72,9 @@ impl Page {
         &self.path
     }
 
-    /// Where "« Terug naar Inloggen" leads: logging in starts at the portal's green button.
+    /// Where "« Terug naar Inloggen" leads: the IdP's own login page.
     pub fn login_href(&self) -> &str {
-        &self.state.settings.branding.portal_url
+        "/login"
     }
 
     pub fn text(&self, key: &str) -> String {
@@ -263,7 +263,7 @@ impl ResponseError for PageError {
                 .replace("{help_address}", help)],
         );
         ctx.insert("language_switch", "");
-        ctx.insert("link_href", &self.state.settings.branding.portal_url);
+        ctx.insert("link_href", "/login");
         ctx.insert("link_text", &templates.text(self.lang, "to_login"));
         let html = templates
             .render("pages/error.html", &ctx)

@@ -60,8 +60,7 @@ pub async fn submit(
     };
     match registration::register(&state, &token, input, super::client_info(&req)).await {
         Ok(registered) => {
-            let cookie =
-                super::otp_setup::session_cookie(&state, registered.session_token.expose());
+            let cookie = super::flow::session_cookie(&state, registered.session_token.expose());
             Ok(page.redirect("/otp/setup").cookie(cookie).finish())
         }
         Err(RegistrationError::Invalid(errors)) => {

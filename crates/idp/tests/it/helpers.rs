@@ -301,13 +301,16 @@ impl Drop for TestApp {
     }
 }
 
+#[derive(Default)]
 pub struct Options {
     /// SMTP port to send to; `None`: a sink started for this app.
     pub smtp_port: Option<u16>,
+    /// Enables dynamic client registration with this initial access token.
+    pub initial_access_token: Option<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, Options { smtp_port: None }).await
+    spawn_app_with(backend, Options::default()).await
 }
 
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
@@ -317,9 +320,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let smtp = SmtpSink::start().await;
     let db = TestDatabase::create(backend);
     let mut settings = Settings::defaults().unwrap();
-    settings.issuer = "http://idp.test".to_owned();
-    settings.server.host = "127.0.0.1".to_owned();
-    settings.server.port = 0;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    settings.issuer = format!("http://127.0.0.1:{port}");
     settings.server.workers = 1;
     settings.database.url = db.url.clone();
     settings.database.pool_size = 5;
@@ -333,11 +336,12 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     settings.mail.retry_base_seconds = 1;
     settings.mail.retry_max_seconds = 2;
     settings.password.hash_concurrency = 2;
+    settings.oidc.initial_access_token = options.initial_access_token.map(Into::into);
     let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
     settings.secrets.encryption_key = Some(key.into());
     let clock = ShiftedClock::default();
     let shared: SharedClock = Arc::new(clock.clone());
-    let app = Application::build(settings, Some(shared))
+    let app = Application::build_with_listener(settings, Some(shared), listener)
         .await
         .expect("the IdP starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -366,10 +370,14 @@ pub fn browser() -> reqwest::Client {
 }
 
 impl TestApp {
-    /// The same path on this app's address (mail links carry the configured issuer).
+    /// A link from a mail, checked to point at this IdP.
     pub fn local(&self, link: &str) -> String {
-        let url = url::Url::parse(link).unwrap();
-        format!("{}{}", self.address, url.path())
+        assert!(
+            link.starts_with(&self.address),
+            "{link} does not point at {}",
+            self.address
+        );
+        link.to_owned()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

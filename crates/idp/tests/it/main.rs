@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod keys;
 mod onboarding;
 mod outbox;
+mod registration;
 mod storage;

@@ -128,7 +128,10 @@ async fn invitation_mail_as_the_manual_shows_it(backend: Backend) {
         attr(&html, "a[href*='/invitation/']", "href").unwrap(),
         mail.link()
     );
-    assert!(mail.link().starts_with("http://idp.test/invitation/"));
+    assert!(
+        mail.link()
+            .starts_with(&format!("{}/invitation/", app.address))
+    );
 
     // English, and no last name known: a general salutation, never an empty placeholder.
     let org = app.create_organisation("Acme BV").await;

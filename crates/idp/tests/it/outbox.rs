@@ -17,6 +17,7 @@ async fn mail_queued_while_smtp_is_down_is_delivered_when_it_is_up(backend: Back
         backend,
         Options {
             smtp_port: Some(port),
+            ..Options::default()
         },
     )
     .await;

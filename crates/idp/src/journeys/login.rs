@@ -1,0 +1,232 @@
+//! Manual §2.2, logging in: the password, then the one-time code of the authenticator app. A
+//! wrong password and an unknown address give the same answer in about the same time (a dummy
+//! argon2 verification runs for unknown addresses). A person without a confirmed authenticator
+//! (new, or reset by the superuser) goes to the set-up page instead of the code step.
+
+use diesel::Connection;
+use secrecy::SecretString;
+
+use crate::crypto::OpaqueToken;
+use crate::domain::totp::TotpSecret;
+use crate::domain::{Email, UserStatus};
+use crate::error::AppError;
+use crate::sessions::{self, ClientInfo, Stage};
+use crate::state::IdpState;
+use crate::storage::audit::AuditRecord;
+use crate::storage::models::Session;
+use crate::storage::{DbError, audit, otp, passwords, sessions as session_rows, users};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong password, unknown or disabled account: one answer for all.
+    #[error("the e-mail address or password is wrong")]
+    InvalidCredentials,
+    #[error("the one-time code is wrong")]
+    WrongCode,
+    #[error("the login session is not at this step")]
+    WrongStage,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<DbError> for LoginError {
+    fn from(e: DbError) -> Self {
+        LoginError::App(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for LoginError {
+    fn from(e: diesel::result::Error) -> Self {
+        LoginError::App(e.into())
+    }
+}
+
+/// After the password: the session cookie and the step that comes next.
+#[derive(Debug)]
+pub struct PasswordAccepted {
+    pub session_token: OpaqueToken,
+    pub next: Stage,
+}
+
+/// Checks e-mail address and password. On success a new session starts (a fresh id, so a
+/// session id planted before login is worthless), in the code or set-up stage.
+pub async fn password_step(
+    state: &IdpState,
+    email: &str,
+    password: SecretString,
+    replaces_session: Option<String>,
+    client: ClientInfo,
+) -> Result<PasswordAccepted, LoginError> {
+    let email = Email::parse(email).ok();
+    let lookup = email.clone();
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(email) = lookup else {
+                return Ok::<_, DbError>(None);
+            };
+            let Some(user) = users::find_by_email(conn, &email)? else {
+                return Ok(None);
+            };
+            let hash = passwords::find(conn, &user.id)?.map(|p| p.hash);
+            let has_otp = otp::find_confirmed(conn, &user.id)?.is_some();
+            Ok(Some((user, hash, has_otp)))
+        })
+        .await?;
+    let stored_hash = found.as_ref().and_then(|(_, hash, _)| hash.clone());
+    // Always one argon2 verification: the same work for unknown and known addresses.
+    let password_ok = state
+        .hasher
+        .verify(password, stored_hash)
+        .await
+        .map_err(AppError::from)?;
+    let now = state.now();
+    let ip = client.ip_address.clone();
+    let usable = found.filter(|(user, _, _)| {
+        password_ok
+            && matches!(
+                UserStatus::parse(&user.status),
+                Some(UserStatus::Active | UserStatus::PendingOtp)
+            )
+    });
+    let Some((user, _, has_otp)) = usable else {
+        let user_id = state
+            .db
+            .run({
+                let email = email.clone();
+                move |conn| {
+                    Ok::<_, DbError>(match email {
+                        Some(e) => users::find_by_email(conn, &e)?.map(|u| u.id),
+                        None => None,
+                    })
+                }
+            })
+            .await?;
+        let reason = if user_id.is_none() {
+            "unknown_user"
+        } else {
+            "wrong_password_or_not_active"
+        };
+        state
+            .db
+            .run(move |conn| {
+                let mut record =
+                    AuditRecord::failure("login")
+                        .ip(ip.as_deref())
+                        .details(serde_json::json!({
+                            "stage": "password", "reason": reason,
+                        }));
+                record.user_id = user_id;
+                audit::record(conn, record, now)
+            })
+            .await?;
+        return Err(LoginError::InvalidCredentials);
+    };
+    let next = if has_otp && user.status == UserStatus::Active.as_str() {
+        Stage::Otp
+    } else {
+        Stage::OtpSetup
+    };
+    let state2 = state.clone();
+    let token = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                if let Some(old) = replaces_session {
+                    session_rows::delete(conn, &OpaqueToken::from_presented(&old).hash())?;
+                }
+                let (token, _) =
+                    sessions::start(conn, &state2, &user.id, next, "pwd", &client, now)?;
+                audit::record(
+                    conn,
+                    AuditRecord::success("login_password")
+                        .user(&user.id)
+                        .organisation(user.organisation_id.as_deref())
+                        .ip(client.ip_address.as_deref()),
+                    now,
+                )?;
+                Ok::<_, LoginError>(token)
+            })
+        })
+        .await?;
+    Ok(PasswordAccepted {
+        session_token: token,
+        next,
+    })
+}
+
+fn seal_context(credential_id: &str) -> String {
+    format!("otp-secret:{credential_id}")
+}
+
+/// Checks the one-time code of the session's person. The accepted step is recorded atomically,
+/// so the same code cannot log in twice. The session becomes authenticated (amr `pwd otp`).
+pub async fn otp_step(
+    state: &IdpState,
+    session: &Session,
+    code: &str,
+    client: ClientInfo,
+) -> Result<(), LoginError> {
+    if session.stage != Stage::Otp.as_str() {
+        return Err(LoginError::WrongStage);
+    }
+    let session = session.clone();
+    let keyring = state.keyring.clone();
+    let code = code.to_owned();
+    let now = state.now();
+    let until = now + sessions::lifetime(state, Stage::Authenticated);
+    let failure_ip = client.ip_address.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let user = users::find(conn, &session.user_id)?.ok_or(LoginError::WrongStage)?;
+                let credential =
+                    otp::find_confirmed(conn, &session.user_id)?.ok_or(LoginError::WrongStage)?;
+                let secret = keyring
+                    .open(&credential.secret_sealed, &seal_context(&credential.id))
+                    .map(TotpSecret::from_bytes)
+                    .map_err(|e| AppError::Internal(e.into()))?;
+                let accepted = match secret.verify(&code, now, credential.last_used_step) {
+                    Some(step) => otp::use_step(conn, &credential.id, step)?,
+                    None => false,
+                };
+                if !accepted || user.status != UserStatus::Active.as_str() {
+                    return Ok(Err((user.id, user.organisation_id)));
+                }
+                session_rows::authenticate(conn, &session.id_hash, "pwd otp", now, until)?;
+                audit::record(
+                    conn,
+                    AuditRecord::success("login")
+                        .user(&user.id)
+                        .organisation(user.organisation_id.as_deref())
+                        .ip(client.ip_address.as_deref())
+                        .details(serde_json::json!({ "amr": ["pwd", "otp"] })),
+                    now,
+                )?;
+                Ok::<_, LoginError>(Ok(()))
+            })
+        })
+        .await?;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err((user_id, organisation_id)) => {
+            // Recorded outside the rolled-back transaction.
+            state
+                .db
+                .run(move |conn| {
+                    audit::record(
+                        conn,
+                        AuditRecord::failure("login")
+                            .user(&user_id)
+                            .organisation(organisation_id.as_deref())
+                            .ip(failure_ip.as_deref())
+                            .details(serde_json::json!({ "stage": "otp", "reason": "wrong_code" })),
+                        now,
+                    )
+                })
+                .await?;
+            Err(LoginError::WrongCode)
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2). The client and the exact
+//! redirect URI are checked first: until both are known to be right, errors are shown as a page
+//! and never redirected (RFC 9700 §4.1). Everything else is checked after, and its errors go
+//! back to the client with `state` and `iss` (RFC 9207). Only the code flow exists: implicit
+//! and hybrid response types are refused.
+
+use serde::{Deserialize, Serialize};
+
+use super::client::{self, Client, GRANT_AUTHORIZATION_CODE};
+use crate::domain::{Language, RedirectUri, Scope};
+use crate::error::AppError;
+use crate::state::IdpState;
+
+/// The parameters as they arrive (query or form body).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+}
+
+/// A validated authorization request: what the code will be bound to once the person is in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt_login: bool,
+    pub prompt_none: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+impl AuthorizationRequest {
+    pub fn language(&self) -> Option<Language> {
+        self.ui_locales
+            .as_deref()
+            .and_then(Language::from_ui_locales)
+    }
+
+    pub fn redirect(&self) -> RedirectUri {
+        // Validated against the client's registration when the request was made.
+        RedirectUri::parse(&self.redirect_uri, true).unwrap_or_else(|_| unreachable_redirect())
+    }
+}
+
+fn unreachable_redirect() -> RedirectUri {
+    // Only reachable if a stored request was tampered with in the database.
+    RedirectUri::parse("https://invalid.invalid/", false).unwrap_or_else(|_| unreachable!())
+}
+
+/// Why a request cannot proceed, and whether it is safe to tell the client.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// Shown to the person as a page: the client or its redirect URI is not known.
+    Page(PageReason),
+    /// Sent back to the client's (verified) redirect URI.
+    Redirect(ErrorRedirect),
+    App(AppError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageReason {
+    MissingClient,
+    UnknownClient,
+    MissingRedirectUri,
+    UnregisteredRedirectUri,
+}
+
+#[derive(Debug, Clone)]
+pub struct ErrorRedirect {
+    pub redirect_uri: RedirectUri,
+    pub error: &'static str,
+    pub description: String,
+    pub state: Option<String>,
+}
+
+impl ErrorRedirect {
+    pub fn location(&self, issuer: &str) -> String {
+        let mut params = vec![
+            ("error", self.error),
+            ("error_description", self.description.as_str()),
+        ];
+        if let Some(state) = &self.state {
+            params.push(("state", state));
+        }
+        params.push(("iss", issuer));
+        self.redirect_uri.with_params(&params)
+    }
+}
+
+impl From<AppError> for AuthorizeError {
+    fn from(e: AppError) -> Self {
+        AuthorizeError::App(e)
+    }
+}
+
+/// Validates the request in the order RFC 9700 asks for.
+pub async fn validate(
+    state: &IdpState,
+    params: AuthorizeParams,
+) -> Result<(Client, AuthorizationRequest), AuthorizeError> {
+    let client_id = params
+        .client_id
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or(AuthorizeError::Page(PageReason::MissingClient))?;
+    let lookup = client_id.clone();
+    let client = state
+        .db
+        .run(move |conn| client::find(conn, &lookup))
+        .await
+        .map_err(AppError::from)?
+        .ok_or(AuthorizeError::Page(PageReason::UnknownClient))?;
+    let presented = params
+        .redirect_uri
+        .clone()
+        .ok_or(AuthorizeError::Page(PageReason::MissingRedirectUri))?;
+    let redirect_uri = client
+        .redirect_uri(&presented)
+        .ok_or(AuthorizeError::Page(PageReason::UnregisteredRedirectUri))?;
+
+    // From here on the redirect URI is trusted: errors go back to the client.
+    let fail = |error: &'static str, description: &str| {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            error,
+            description: description.to_owned(),
+            state: params.state.clone(),
+        })
+    };
+    if params.request.is_some() {
+        return Err(fail(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
+    }
+    if params.request_uri.is_some() {
+        return Err(fail(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
+    }
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None | Some("") => return Err(fail("invalid_request", "response_type is required")),
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "only the authorization code flow (response_type=code) is supported",
+            ));
+        }
+    }
+    if !client.allows_grant(GRANT_AUTHORIZATION_CODE) {
+        return Err(fail(
+            "unauthorized_client",
+            "this client may not use the authorization code grant",
+        ));
+    }
+    if let Some(mode) = params.response_mode.as_deref()
+        && mode != "query"
+    {
+        return Err(fail(
+            "invalid_request",
+            "only response_mode=query is supported",
+        ));
+    }
+    let requested_scope = params.scope.clone().unwrap_or_default();
+    let scope = Scope::grant(&requested_scope, &client.scope);
+    if !requested_scope.split(' ').any(|s| s == "openid") {
+        return Err(fail("invalid_scope", "the openid scope is required"));
+    }
+    // PKCE (RFC 7636): S256 only; required for public clients.
+    let (code_challenge, code_challenge_method) = match (
+        params.code_challenge.clone(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (Some(challenge), Some("S256") | None) => {
+            let valid = challenge.len() == 43
+                && challenge
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(fail(
+                    "invalid_request",
+                    "code_challenge must be a base64url SHA-256 (43 characters)",
+                ));
+            }
+            (Some(challenge), Some("S256".to_owned()))
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "only code_challenge_method=S256 is supported",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ));
+        }
+        (None, None) => (None, None),
+    };
+    if client.is_public() && code_challenge.is_none() {
+        return Err(fail(
+            "invalid_request",
+            "public clients must use PKCE (code_challenge with S256)",
+        ));
+    }
+    let prompts: Vec<&str> = params
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(unknown) = prompts
+        .iter()
+        .find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(fail(
+            "invalid_request",
+            &format!("unsupported prompt value {unknown}"),
+        ));
+    }
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age =
+        match params.max_age.as_deref() {
+            None | Some("") => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+                fail("invalid_request", "max_age must be a non-negative integer")
+            })?),
+        };
+    let bounded = |v: Option<String>, max: usize| {
+        v.filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(max).collect::<String>())
+    };
+    let request = AuthorizationRequest {
+        client_id,
+        redirect_uri: redirect_uri.as_str().to_owned(),
+        scope: scope.to_string(),
+        state: params.state.clone(),
+        nonce: bounded(params.nonce.clone(), 512),
+        code_challenge,
+        code_challenge_method,
+        prompt_login: prompts.contains(&"login"),
+        prompt_none,
+        max_age,
+        login_hint: bounded(params.login_hint.clone(), 254),
+        ui_locales: bounded(params.ui_locales.clone(), 100),
+    };
+    Ok((client, request))
+}

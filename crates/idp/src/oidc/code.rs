@@ -1,0 +1,100 @@
+//! Answering an authorization request: a pending request parked while the person logs in, and
+//! the authorization code (RFC 6749 §4.1.2): single use, at most 60 seconds, bound to the
+//! client, the redirect URI, the PKCE challenge and the session.
+
+use super::authorize::AuthorizationRequest;
+use crate::crypto::OpaqueToken;
+use crate::error::AppError;
+use crate::state::IdpState;
+use crate::storage::models::{AuthorizationCodeRow, AuthorizationRequestRow, Session};
+use crate::storage::{DbError, authorization};
+
+/// How long a parked request waits for the person (covers registering by invitation).
+pub const PENDING_REQUEST_SECONDS: i64 = 3600;
+
+/// Parks the request; the returned value goes into the browser's cookie.
+pub async fn park(
+    state: &IdpState,
+    request: &AuthorizationRequest,
+) -> Result<OpaqueToken, AppError> {
+    let token = OpaqueToken::generate();
+    let now = state.now();
+    let row = AuthorizationRequestRow {
+        id_hash: token.hash(),
+        client_id: request.client_id.clone(),
+        parameters: serde_json::to_string(request).map_err(|e| AppError::Internal(e.into()))?,
+        created_at: now,
+        expires_at: now + PENDING_REQUEST_SECONDS,
+    };
+    state
+        .db
+        .run(move |conn| authorization::insert_request(conn, &row))
+        .await?;
+    Ok(token)
+}
+
+/// The parked request behind a cookie value, if it is still waiting.
+pub async fn parked(
+    state: &IdpState,
+    cookie: &str,
+) -> Result<Option<AuthorizationRequest>, AppError> {
+    let hash = OpaqueToken::from_presented(cookie).hash();
+    let now = state.now();
+    let row = state
+        .db
+        .run(move |conn| authorization::find_request(conn, &hash, now))
+        .await?;
+    Ok(row.and_then(|r| serde_json::from_str(&r.parameters).ok()))
+}
+
+/// Issues a code for an authenticated session and builds the redirect back to the client.
+/// With `parked_cookie` the parked request is consumed in the same transaction.
+pub async fn issue(
+    state: &IdpState,
+    request: &AuthorizationRequest,
+    session: &Session,
+    parked_cookie: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    let code = OpaqueToken::generate();
+    let now = state.now();
+    let row = AuthorizationCodeRow {
+        code_hash: code.hash(),
+        client_id: request.client_id.clone(),
+        user_id: session.user_id.clone(),
+        session_id_hash: Some(session.id_hash.clone()),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        code_challenge_method: request.code_challenge_method.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        created_at: now,
+        expires_at: now + state.settings.tokens.authorization_code_seconds,
+        used_at: None,
+        access_token_jti: None,
+    };
+    let parked_hash = parked_cookie.map(|c| OpaqueToken::from_presented(c).hash());
+    let issued = state
+        .db
+        .transaction(move |conn| {
+            if let Some(hash) = parked_hash
+                && !authorization::take_request(conn, &hash)?
+            {
+                return Ok::<_, DbError>(false);
+            }
+            authorization::insert_code(conn, &row)?;
+            Ok(true)
+        })
+        .await?;
+    if !issued {
+        return Ok(None);
+    }
+    let mut params = vec![("code", code.expose())];
+    if let Some(s) = &request.state {
+        params.push(("state", s));
+    }
+    let issuer = state.settings.issuer.clone();
+    params.push(("iss", &issuer));
+    Ok(Some(request.redirect().with_params(&params)))
+}

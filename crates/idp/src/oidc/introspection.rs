@@ -1,0 +1,97 @@
+//! Token introspection (RFC 7662) for authenticated confidential clients (resource servers).
+//! Anything not usable — unknown, expired, revoked, rotated, of a disabled account — is simply
+//! `{"active": false}`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::error::{Challenge, OAuthError};
+use super::form::{FormParams, check_form_content_type};
+use super::{bearer, client_auth};
+use crate::crypto::OpaqueToken;
+use crate::domain::UserStatus;
+use crate::state::IdpState;
+use crate::storage::{authorization, users};
+
+pub async fn introspect(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    check_form_content_type(&req)?;
+    let form = FormParams::parse(&body)?;
+    let client = client_auth::authenticate(&req, &state, &form).await?;
+    if client.is_public() {
+        return Err(OAuthError::invalid_client(Challenge::None));
+    }
+    let token = form.require("token")?;
+    let hint = form.get("token_type_hint");
+    let mut answer = serde_json::json!({ "active": false });
+    let as_refresh = || async { refresh_token(&state, token).await };
+    if hint == Some("refresh_token") {
+        if let Some(found) = as_refresh().await? {
+            answer = found;
+        } else if let Some(found) = access_token(&state, token).await? {
+            answer = found;
+        }
+    } else if let Some(found) = access_token(&state, token).await? {
+        answer = found;
+    } else if let Some(found) = as_refresh().await? {
+        answer = found;
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(answer))
+}
+
+async fn access_token(
+    state: &IdpState,
+    token: &str,
+) -> Result<Option<serde_json::Value>, OAuthError> {
+    Ok(bearer::check(state, token).await?.map(|c| {
+        serde_json::json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": c.scope,
+            "client_id": c.client_id,
+            "sub": c.sub,
+            "aud": c.aud,
+            "iss": c.iss,
+            "exp": c.exp,
+            "iat": c.iat,
+            "jti": c.jti,
+        })
+    }))
+}
+
+async fn refresh_token(
+    state: &IdpState,
+    token: &str,
+) -> Result<Option<serde_json::Value>, OAuthError> {
+    let hash = OpaqueToken::from_presented(token).hash();
+    let now = state.now();
+    let issuer = state.settings.issuer.clone();
+    state
+        .db
+        .run(move |conn| {
+            let Some(row) = authorization::find_refresh(conn, &hash)? else {
+                return Ok::<_, OAuthError>(None);
+            };
+            let usable =
+                row.rotated_at.is_none() && row.revoked_at.is_none() && row.expires_at > now;
+            let active_user = users::find(conn, &row.user_id)?
+                .is_some_and(|u| u.status == UserStatus::Active.as_str());
+            Ok((usable && active_user).then(|| {
+                serde_json::json!({
+                    "active": true,
+                    "token_type": "refresh_token",
+                    "scope": row.scope,
+                    "client_id": row.client_id,
+                    "sub": row.user_id,
+                    "iss": issuer,
+                    "exp": row.expires_at,
+                    "iat": row.created_at,
+                })
+            }))
+        })
+        .await
+}

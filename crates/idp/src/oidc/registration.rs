@@ -1,0 +1,524 @@
+//! RFC 7591 dynamic client registration (`POST /register`), protected by the configured initial
+//! access token, and the one set of client-metadata rules the `idp admin client` commands share.
+
+use actix_web::http::header;
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::config::OidcSettings;
+use crate::crypto::{constant_time_eq, hash_hex};
+use crate::domain::RedirectUri;
+use crate::domain::redirect_uri::InvalidRedirectUri;
+use crate::domain::scope::SUPPORTED;
+use crate::oidc::client::{
+    self, AuthMethod, GRANT_AUTHORIZATION_CODE, InvalidClient, NewClient, Registered,
+};
+use crate::oidc::error::{OAuthError, OAuthErrorCode};
+use crate::state::IdpState;
+use crate::storage::DbError;
+use crate::storage::audit::{self, AuditRecord};
+
+/// The name a client gets when it does not send one.
+pub const DEFAULT_CLIENT_NAME: &str = "unnamed client";
+pub const MAX_CLIENT_NAME_CHARS: usize = 200;
+
+/// Client metadata as RFC 7591 §2 (and OIDC Registration / Front- and Back-Channel Logout) name
+/// it, before any rule is applied. Unknown members are ignored, as RFC 7591 §2 requires.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ClientMetadata {
+    pub redirect_uris: Option<Vec<String>>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub response_types: Option<Vec<String>>,
+    pub client_name: Option<String>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: Option<bool>,
+    pub scope: Option<String>,
+}
+
+/// Why metadata was refused. `code()` gives the RFC 7591 §3.2.2 error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    #[error("redirect URI {uri:?}: {reason}")]
+    RedirectUri {
+        uri: String,
+        reason: InvalidRedirectUri,
+    },
+    #[error("post-logout redirect URI {uri:?}: {reason}")]
+    PostLogoutRedirectUri {
+        uri: String,
+        reason: InvalidRedirectUri,
+    },
+    #[error("back-channel logout URI {uri:?}: {reason}")]
+    BackchannelLogoutUri {
+        uri: String,
+        reason: InvalidRedirectUri,
+    },
+    #[error(
+        "unsupported token_endpoint_auth_method {0:?} (client_secret_basic, client_secret_post or none)"
+    )]
+    AuthMethod(String),
+    #[error("only the response type \"code\" is supported (no implicit or hybrid flow)")]
+    ResponseTypes,
+    #[error("grant_types must not be empty")]
+    NoGrantTypes,
+    #[error("the client name may have at most {MAX_CLIENT_NAME_CHARS} characters")]
+    NameTooLong,
+    #[error("the client name must not contain control characters")]
+    NameControlCharacters,
+    #[error("the scope names no supported value ({})", SUPPORTED.join(" "))]
+    NoSupportedScope,
+    #[error(transparent)]
+    Client(#[from] InvalidClient),
+}
+
+impl MetadataError {
+    pub fn code(&self) -> OAuthErrorCode {
+        match self {
+            MetadataError::RedirectUri { .. }
+            | MetadataError::Client(InvalidClient::NoRedirectUri) => {
+                OAuthErrorCode::InvalidRedirectUri
+            }
+            _ => OAuthErrorCode::InvalidClientMetadata,
+        }
+    }
+}
+
+impl From<MetadataError> for OAuthError {
+    fn from(e: MetadataError) -> Self {
+        OAuthError::new(e.code(), e.to_string())
+    }
+}
+
+fn unique(values: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn parse_uris(
+    uris: Option<&[String]>,
+    allow_http_loopback: bool,
+    error: impl Fn(String, InvalidRedirectUri) -> MetadataError,
+) -> Result<Vec<RedirectUri>, MetadataError> {
+    let mut parsed: Vec<RedirectUri> = Vec::new();
+    for uri in uris.unwrap_or_default() {
+        let p = RedirectUri::parse(uri, allow_http_loopback)
+            .map_err(|reason| error(uri.clone(), reason))?;
+        if !parsed.contains(&p) {
+            parsed.push(p);
+        }
+    }
+    Ok(parsed)
+}
+
+/// Applies every rule for a new client, however it is being registered (RFC 7591 endpoint or
+/// CLI), and gives the client to store. The result is never first-party: only the CLI may say so.
+pub fn validate_metadata(
+    metadata: &ClientMetadata,
+    allow_http_loopback: bool,
+) -> Result<NewClient, MetadataError> {
+    let redirect_uris = parse_uris(
+        metadata.redirect_uris.as_deref(),
+        allow_http_loopback,
+        |uri, reason| MetadataError::RedirectUri { uri, reason },
+    )?;
+    let post_logout_redirect_uris = parse_uris(
+        metadata.post_logout_redirect_uris.as_deref(),
+        allow_http_loopback,
+        |uri, reason| MetadataError::PostLogoutRedirectUri { uri, reason },
+    )?;
+    // Back-Channel Logout 1.0 §2.2: an absolute URL without fragment; the same scheme rules as a
+    // redirect URI (https, or http on loopback when allowed) keep logout tokens off the clear.
+    let backchannel_logout_uri = metadata
+        .backchannel_logout_uri
+        .as_deref()
+        .map(|uri| {
+            RedirectUri::parse(uri, allow_http_loopback)
+                .map(|u| u.as_str().to_owned())
+                .map_err(|reason| MetadataError::BackchannelLogoutUri {
+                    uri: uri.to_owned(),
+                    reason,
+                })
+        })
+        .transpose()?;
+
+    let auth_method = match metadata.token_endpoint_auth_method.as_deref() {
+        None => AuthMethod::ClientSecretBasic,
+        Some(m) => AuthMethod::parse(m).ok_or_else(|| MetadataError::AuthMethod(m.to_owned()))?,
+    };
+
+    let grant_types = match &metadata.grant_types {
+        None => vec![GRANT_AUTHORIZATION_CODE.to_owned()],
+        Some(g) if g.is_empty() => return Err(MetadataError::NoGrantTypes),
+        Some(g) => unique(g.iter().cloned()),
+    };
+
+    // RFC 9700 §2.1.2: no implicit flow, and no hybrid flow either; only the code flow.
+    if let Some(response_types) = &metadata.response_types
+        && unique(response_types.iter().cloned()) != ["code"]
+    {
+        return Err(MetadataError::ResponseTypes);
+    }
+
+    let name = match metadata.client_name.as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_CLIENT_NAME.to_owned(),
+        Some(n) if n.chars().count() > MAX_CLIENT_NAME_CHARS => {
+            return Err(MetadataError::NameTooLong);
+        }
+        Some(n) if n.chars().any(char::is_control) => {
+            return Err(MetadataError::NameControlCharacters);
+        }
+        Some(n) => n.to_owned(),
+    };
+
+    // Unknown scope values are dropped (OIDC Core §3.1.2.1 treats them the same way at the
+    // authorization endpoint). An asked-for scope with nothing left is refused rather than
+    // widened to the default, which is every supported scope.
+    let scope = match metadata.scope.as_deref() {
+        None => Vec::new(),
+        Some(s) => {
+            let known = unique(
+                s.split(' ')
+                    .filter(|v| SUPPORTED.contains(v))
+                    .map(str::to_owned),
+            );
+            if known.is_empty() {
+                return Err(MetadataError::NoSupportedScope);
+            }
+            known
+        }
+    };
+
+    let new = NewClient {
+        name,
+        redirect_uris,
+        post_logout_redirect_uris,
+        backchannel_logout_uri,
+        grant_types,
+        auth_method,
+        scope,
+        // There are no consent screens: `first_party` is recorded for HCC's own applications, and
+        // for now `offline_access` is granted to any client that is allowed `refresh_token`.
+        first_party: false,
+    };
+    new.check()?;
+    Ok(new)
+}
+
+/// Who registered a client, recorded in the audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    DynamicRegistration,
+    Cli,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::DynamicRegistration => "dynamic_registration",
+            Via::Cli => "cli",
+        }
+    }
+}
+
+/// Stores a checked client and its `client_registered` audit event in one transaction.
+pub async fn create_client(
+    state: &IdpState,
+    new: NewClient,
+    via: Via,
+    ip_address: Option<String>,
+) -> Result<Registered, DbError> {
+    let now = state.now();
+    state
+        .db
+        .transaction(move |conn| {
+            let registered = client::register(conn, new, now)?;
+            let c = &registered.client;
+            let mut record = AuditRecord::success("client_registered")
+                .ip(ip_address.as_deref())
+                .details(serde_json::json!({
+                    "name": c.name,
+                    "auth_method": c.auth_method.as_str(),
+                    "via": via.as_str(),
+                }));
+            record.client_id = Some(c.client_id.clone());
+            audit::record(conn, record, now)?;
+            Ok(registered)
+        })
+        .await
+}
+
+/// The registration response (RFC 7591 §3.2.1): the credentials and the metadata as stored.
+#[derive(Debug, Serialize)]
+struct RegistrationResponse<'a> {
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    client_id_issued_at: i64,
+    /// 0: the secret does not expire (RFC 7591 §3.2.1); only sent with a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret_expires_at: Option<i64>,
+    client_name: &'a str,
+    redirect_uris: &'a [String],
+    post_logout_redirect_uris: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backchannel_logout_uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backchannel_logout_session_required: Option<bool>,
+    grant_types: &'a [String],
+    response_types: &'a [&'static str],
+    token_endpoint_auth_method: &'static str,
+    scope: String,
+}
+
+/// RFC 6750 §2.1 bearer token, compared in constant time (of equal-length digests, so the
+/// comparison reveals nothing about the configured token's length either).
+fn authorize(req: &HttpRequest, oidc: &OidcSettings) -> Result<(), OAuthError> {
+    let refused = || OAuthError::invalid_token("a valid initial access token is required");
+    let expected = oidc
+        .initial_access_token
+        .as_ref()
+        .map(|t| t.expose_secret())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(refused)?;
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(refused)?;
+    if constant_time_eq(
+        hash_hex(presented.as_bytes()).as_bytes(),
+        hash_hex(expected.as_bytes()).as_bytes(),
+    ) {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// `POST /register` (RFC 7591 §3).
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    req: HttpRequest,
+    state: Data<IdpState>,
+    body: Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let ip_address = req.peer_addr().map(|a| a.ip().to_string());
+    if let Err(e) = authorize(&req, &state.settings.oidc) {
+        tracing::warn!(
+            ip = ip_address.as_deref(),
+            "client registration without a valid initial access token"
+        );
+        return Err(e);
+    }
+    if !is_json(&req) {
+        return Err(OAuthError::new(
+            OAuthErrorCode::InvalidClientMetadata,
+            "the client metadata must be sent as application/json",
+        ));
+    }
+    let metadata: ClientMetadata = serde_json::from_slice(&body).map_err(|e| {
+        OAuthError::new(
+            OAuthErrorCode::InvalidClientMetadata,
+            format!("the client metadata is not valid: {e}"),
+        )
+    })?;
+    let new = validate_metadata(&metadata, state.settings.oidc.allow_http_loopback_redirects)?;
+    let Registered { client, secret } =
+        create_client(&state, new, Via::DynamicRegistration, ip_address).await?;
+
+    let response_types: &[&str] = if client.allows_grant(GRANT_AUTHORIZATION_CODE) {
+        &["code"]
+    } else {
+        &[]
+    };
+    let body = RegistrationResponse {
+        client_id: &client.client_id,
+        client_secret: secret.as_ref().map(|s| s.expose()),
+        client_id_issued_at: client.created_at,
+        client_secret_expires_at: secret.as_ref().map(|_| 0),
+        client_name: &client.name,
+        redirect_uris: &client.redirect_uris,
+        post_logout_redirect_uris: &client.post_logout_redirect_uris,
+        backchannel_logout_uri: client.backchannel_logout_uri.as_deref(),
+        // Logout tokens always carry `sid`, whatever the client asked for.
+        backchannel_logout_session_required: client.backchannel_logout_uri.as_ref().map(|_| true),
+        grant_types: &client.grant_types,
+        response_types,
+        token_endpoint_auth_method: client.auth_method.as_str(),
+        scope: client.scope.join(" "),
+    };
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn meta(json: serde_json::Value) -> ClientMetadata {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn defaults_for_a_minimal_client() {
+        let new = validate_metadata(
+            &meta(json!({"redirect_uris": ["https://rp.example/cb"]})),
+            false,
+        )
+        .unwrap();
+        assert_eq!(new.name, DEFAULT_CLIENT_NAME);
+        assert_eq!(new.auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(new.grant_types, ["authorization_code"]);
+        assert_eq!(new.redirect_uris[0].as_str(), "https://rp.example/cb");
+        assert!(new.scope.is_empty() && !new.first_party);
+    }
+
+    #[test]
+    fn unknown_members_and_scope_values_are_dropped() {
+        let new = validate_metadata(
+            &meta(json!({
+                "redirect_uris": ["http://127.0.0.1:49152/cb", "http://127.0.0.1:49152/cb"],
+                "client_name": "  Portaal  ",
+                "scope": "openid  email made:up",
+                "logo_uri": "https://rp.example/logo.png",
+                "response_types": ["code"],
+                "grant_types": ["authorization_code", "refresh_token"],
+            })),
+            true,
+        )
+        .unwrap();
+        assert_eq!(new.name, "Portaal");
+        assert_eq!(new.scope, ["openid", "email"]);
+        assert_eq!(new.redirect_uris.len(), 1);
+        assert_eq!(new.grant_types, ["authorization_code", "refresh_token"]);
+    }
+
+    #[test]
+    fn each_rule_has_its_error() {
+        let refused = |json: serde_json::Value, allow: bool| {
+            validate_metadata(&meta(json), allow).unwrap_err()
+        };
+        let cb = "https://rp.example/cb";
+        let e = refused(json!({"redirect_uris": ["http://127.0.0.1/cb"]}), false);
+        assert_eq!(e.code(), OAuthErrorCode::InvalidRedirectUri);
+        assert_eq!(
+            refused(json!({"redirect_uris": ["https://rp.example/cb#x"]}), true),
+            MetadataError::RedirectUri {
+                uri: "https://rp.example/cb#x".into(),
+                reason: InvalidRedirectUri::Fragment
+            }
+        );
+        let e = refused(json!({}), true);
+        assert_eq!(
+            (e.code(), e),
+            (
+                OAuthErrorCode::InvalidRedirectUri,
+                InvalidClient::NoRedirectUri.into()
+            )
+        );
+        for (json, expected) in [
+            (
+                json!({"redirect_uris": [cb], "response_types": ["token"]}),
+                MetadataError::ResponseTypes,
+            ),
+            (
+                json!({"redirect_uris": [cb], "response_types": ["code", "code id_token"]}),
+                MetadataError::ResponseTypes,
+            ),
+            (
+                json!({"redirect_uris": [cb], "response_types": []}),
+                MetadataError::ResponseTypes,
+            ),
+            (
+                json!({"redirect_uris": [cb], "token_endpoint_auth_method": "private_key_jwt"}),
+                MetadataError::AuthMethod("private_key_jwt".into()),
+            ),
+            (
+                json!({"redirect_uris": [cb], "grant_types": []}),
+                MetadataError::NoGrantTypes,
+            ),
+            (
+                json!({"redirect_uris": [cb], "grant_types": ["implicit"]}),
+                InvalidClient::GrantType("implicit".into()).into(),
+            ),
+            (
+                json!({"redirect_uris": [cb], "grant_types": ["refresh_token"]}),
+                InvalidClient::RefreshWithoutCode.into(),
+            ),
+            (
+                json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+                InvalidClient::PublicClientCredentials.into(),
+            ),
+            (
+                json!({"redirect_uris": [cb], "client_name": "x".repeat(201)}),
+                MetadataError::NameTooLong,
+            ),
+            (
+                json!({"redirect_uris": [cb], "client_name": "a\u{7}b"}),
+                MetadataError::NameControlCharacters,
+            ),
+            (
+                json!({"redirect_uris": [cb], "scope": "made:up"}),
+                MetadataError::NoSupportedScope,
+            ),
+        ] {
+            let e = refused(json, true);
+            assert_eq!(e.code(), OAuthErrorCode::InvalidClientMetadata, "{e}");
+            assert_eq!(e, expected);
+        }
+        let e = refused(
+            json!({"redirect_uris": [cb], "post_logout_redirect_uris": ["http://rp.example/"]}),
+            true,
+        );
+        assert!(matches!(
+            e,
+            MetadataError::PostLogoutRedirectUri {
+                reason: InvalidRedirectUri::Scheme,
+                ..
+            }
+        ));
+        assert_eq!(e.code(), OAuthErrorCode::InvalidClientMetadata);
+        let e = refused(
+            json!({"redirect_uris": [cb], "backchannel_logout_uri": "https://rp.example/bc#f"}),
+            true,
+        );
+        assert!(matches!(
+            e,
+            MetadataError::BackchannelLogoutUri {
+                reason: InvalidRedirectUri::Fragment,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_service_client_needs_no_redirect_uri() {
+        let new = validate_metadata(&meta(json!({"grant_types": ["client_credentials"]})), false)
+            .unwrap();
+        assert!(new.redirect_uris.is_empty());
+        assert_eq!(new.grant_types, ["client_credentials"]);
+    }
+}

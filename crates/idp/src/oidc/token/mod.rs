@@ -1,0 +1,134 @@
+//! The token endpoint (RFC 6749 §3.2): client authentication, then one module per grant type.
+//! Responses carry `Cache-Control: no-store` (§5.1).
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod refresh_token;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::claims::{AccessTokenClaims, IdTokenClaims, UserClaims, amr_list, at_hash, sid};
+use super::client::Client;
+use super::client_auth;
+use super::error::{OAuthError, OAuthErrorCode};
+use super::form::{FormParams, check_form_content_type};
+use crate::domain::Scope;
+use crate::domain::scope::OPENID;
+use crate::error::AppError;
+use crate::state::IdpState;
+
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    check_form_content_type(&req)?;
+    let form = FormParams::parse(&body)?;
+    let client = client_auth::authenticate(&req, &state, &form).await?;
+    let grant_type = form.require("grant_type")?;
+    let response = match grant_type {
+        "authorization_code" => authorization_code::exchange(&state, &client, &form).await?,
+        "refresh_token" => refresh_token::exchange(&state, &client, &form).await?,
+        "client_credentials" => client_credentials::exchange(&state, &client, &form).await?,
+        other => {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                format!("grant type {other} is not supported"),
+            ));
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Pragma", "no-cache"))
+        .json(response))
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// The person's sign-in that tokens are issued for.
+#[derive(Debug, Clone)]
+pub struct Authentication {
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub session_id_hash: Option<String>,
+}
+
+pub struct Minted {
+    pub access_token: String,
+    pub jti: String,
+    pub id_token: Option<String>,
+}
+
+fn sign_error(e: crate::keys::KeyError) -> OAuthError {
+    OAuthError::from(AppError::Internal(anyhow::anyhow!("signing failed: {e}")))
+}
+
+/// Signs the access token (RFC 9068) and, for the openid scope, the ID token.
+pub fn mint(
+    state: &IdpState,
+    client: &Client,
+    auth: &Authentication,
+    scope: &Scope,
+    user: UserClaims,
+    nonce: Option<String>,
+) -> Result<Minted, OAuthError> {
+    let now = state.now();
+    let settings = &state.settings;
+    let jti = uuid::Uuid::new_v4().to_string();
+    let session_sid = auth.session_id_hash.as_deref().map(|h| sid(state, h));
+    let access = AccessTokenClaims {
+        iss: settings.issuer.clone(),
+        sub: auth.user_id.clone(),
+        aud: client.client_id.clone(),
+        exp: now + settings.tokens.access_token_seconds,
+        iat: now,
+        jti: jti.clone(),
+        client_id: client.client_id.clone(),
+        scope: scope.to_string(),
+        auth_time: Some(auth.auth_time),
+        acr: Some(settings.oidc.acr.clone()),
+        amr: Some(amr_list(&auth.amr)),
+        sid: session_sid.clone(),
+    };
+    let access_token = state
+        .keys
+        .sign(Some("at+jwt"), &access)
+        .map_err(sign_error)?;
+    let id_token = if scope.contains(OPENID) {
+        let claims = IdTokenClaims {
+            iss: settings.issuer.clone(),
+            sub: auth.user_id.clone(),
+            aud: client.client_id.clone(),
+            exp: now + settings.tokens.id_token_seconds,
+            iat: now,
+            auth_time: auth.auth_time,
+            nonce,
+            acr: settings.oidc.acr.clone(),
+            amr: amr_list(&auth.amr),
+            sid: session_sid,
+            azp: client.client_id.clone(),
+            at_hash: Some(at_hash(&access_token)),
+            user,
+        };
+        Some(state.keys.sign(None, &claims).map_err(sign_error)?)
+    } else {
+        None
+    };
+    Ok(Minted {
+        access_token,
+        jti,
+        id_token,
+    })
+}

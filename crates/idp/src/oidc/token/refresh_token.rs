@@ -1,0 +1,141 @@
+//! grant_type=refresh_token (RFC 6749 §6). Refresh tokens are rotated on every use; presenting
+//! a rotated (or revoked) one again is taken as theft and revokes the whole family (RFC 9700
+//! §4.14.2).
+
+use super::{Authentication, TokenResponse, mint};
+use crate::crypto::OpaqueToken;
+use crate::domain::{Scope, UserStatus};
+use crate::oidc::claims::load_user_claims;
+use crate::oidc::client::{Client, GRANT_REFRESH_TOKEN};
+use crate::oidc::error::{OAuthError, OAuthErrorCode};
+use crate::oidc::form::FormParams;
+use crate::state::IdpState;
+use crate::storage::audit::{self, AuditRecord};
+use crate::storage::authorization;
+use crate::storage::models::RefreshTokenRow;
+
+enum Outcome {
+    Rotated {
+        auth: Authentication,
+        scope: Scope,
+        token: OpaqueToken,
+    },
+    Refused(&'static str),
+    InvalidScope,
+}
+
+pub async fn exchange(
+    state: &IdpState,
+    client: &Client,
+    form: &FormParams,
+) -> Result<TokenResponse, OAuthError> {
+    if !client.allows_grant(GRANT_REFRESH_TOKEN) {
+        return Err(OAuthError::new(
+            OAuthErrorCode::UnauthorizedClient,
+            "this client may not use refresh_token",
+        ));
+    }
+    let presented = OpaqueToken::from_presented(form.require("refresh_token")?);
+    let hash = presented.hash();
+    let requested_scope = form.get("scope").map(str::to_owned);
+    let client_id = client.client_id.clone();
+    let now = state.now();
+    let ttl = state.settings.tokens.refresh_token_days * 86_400;
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let Some(row) = authorization::find_refresh(conn, &hash)? else {
+                return Ok(Outcome::Refused("the refresh token is unknown"));
+            };
+            if row.client_id != client_id {
+                return Ok(Outcome::Refused(
+                    "the refresh token was issued to another client",
+                ));
+            }
+            if row.revoked_at.is_some() {
+                return Ok(Outcome::Refused("the refresh token was revoked"));
+            }
+            if row.rotated_at.is_some() || !authorization::rotate_refresh(conn, &hash, now)? {
+                let revoked = authorization::revoke_family(conn, &row.family_id, now)?;
+                let mut record = AuditRecord::failure("refresh_token_reused")
+                    .user(&row.user_id)
+                    .details(serde_json::json!({ "family_id": row.family_id, "revoked": revoked }));
+                record.client_id = Some(client_id.clone());
+                audit::record(conn, record, now)?;
+                return Ok(Outcome::Refused("the refresh token was already used"));
+            }
+            if row.expires_at <= now {
+                return Ok(Outcome::Refused("the refresh token has expired"));
+            }
+            let active = crate::storage::users::find(conn, &row.user_id)?
+                .is_some_and(|u| u.status == UserStatus::Active.as_str());
+            if !active {
+                return Ok(Outcome::Refused("the account is not active"));
+            }
+            let granted = Scope::parse_stored(&row.scope);
+            let scope = match &requested_scope {
+                Some(requested) => match granted.narrow(requested) {
+                    Some(narrowed) => narrowed,
+                    None => return Ok(Outcome::InvalidScope),
+                },
+                None => granted,
+            };
+            let token = OpaqueToken::generate();
+            authorization::insert_refresh(
+                conn,
+                &RefreshTokenRow {
+                    token_hash: token.hash(),
+                    family_id: row.family_id.clone(),
+                    client_id: client_id.clone(),
+                    user_id: row.user_id.clone(),
+                    session_id_hash: row.session_id_hash.clone(),
+                    code_hash: row.code_hash.clone(),
+                    // The family keeps its original grant; a narrower request narrows this answer.
+                    scope: row.scope.clone(),
+                    auth_time: row.auth_time,
+                    amr: row.amr.clone(),
+                    created_at: now,
+                    expires_at: now + ttl,
+                    rotated_at: None,
+                    revoked_at: None,
+                },
+            )?;
+            Ok::<_, OAuthError>(Outcome::Rotated {
+                auth: Authentication {
+                    user_id: row.user_id,
+                    auth_time: row.auth_time,
+                    amr: row.amr,
+                    session_id_hash: row.session_id_hash,
+                },
+                scope,
+                token,
+            })
+        })
+        .await?;
+    let (auth, scope, token) = match outcome {
+        Outcome::Rotated { auth, scope, token } => (auth, scope, token),
+        Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
+        Outcome::InvalidScope => {
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "the requested scope exceeds the original grant",
+            ));
+        }
+    };
+    let (user_id, claim_scope) = (auth.user_id.clone(), scope.clone());
+    let claims = state
+        .db
+        .run(move |conn| load_user_claims(conn, &user_id, &claim_scope))
+        .await?
+        .map(|(_, claims)| claims)
+        .unwrap_or_default();
+    let minted = mint(state, client, &auth, &scope, claims, None)?;
+    Ok(TokenResponse {
+        access_token: minted.access_token,
+        token_type: "Bearer",
+        expires_in: state.settings.tokens.access_token_seconds,
+        scope: scope.to_string(),
+        refresh_token: Some(token.expose().to_owned()),
+        id_token: minted.id_token,
+    })
+}

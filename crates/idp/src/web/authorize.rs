@@ -1,0 +1,106 @@
+//! GET/POST /authorize: validates the request (oidc::authorize), answers at once from a live
+//! session, or parks it and sends the person to the login page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::flow;
+use super::page::{Page, PageError};
+use crate::oidc::authorize::{self, AuthorizeError, AuthorizeParams, ErrorRedirect, PageReason};
+use crate::oidc::code;
+use crate::sessions::Stage;
+use crate::state::IdpState;
+
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+    params: web::Query<AuthorizeParams>,
+) -> Result<HttpResponse, PageError> {
+    authorize(req, state, params.into_inner()).await
+}
+
+pub async fn post(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+    params: web::Form<AuthorizeParams>,
+) -> Result<HttpResponse, PageError> {
+    authorize(req, state, params.into_inner()).await
+}
+
+fn found(location: &str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header(("Location", location.to_owned()))
+        .finish()
+}
+
+async fn authorize(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+    params: AuthorizeParams,
+) -> Result<HttpResponse, PageError> {
+    let hint = params
+        .ui_locales
+        .as_deref()
+        .and_then(crate::domain::Language::from_ui_locales);
+    let page = Page::new(&req, &state, None).with_language(hint);
+    let (_client, request) = match authorize::validate(&state, params).await {
+        Ok(valid) => valid,
+        Err(AuthorizeError::Page(reason)) => {
+            let body = match reason {
+                PageReason::MissingClient | PageReason::UnknownClient => {
+                    "authorize_error_unknown_client"
+                }
+                PageReason::MissingRedirectUri | PageReason::UnregisteredRedirectUri => {
+                    "authorize_error_redirect_uri"
+                }
+            };
+            return page.message(
+                StatusCode::BAD_REQUEST,
+                "authorize_error_title",
+                &[body],
+                None,
+            );
+        }
+        Err(AuthorizeError::Redirect(redirect)) => {
+            return Ok(found(&redirect.location(&state.settings.issuer)));
+        }
+        Err(AuthorizeError::App(e)) => return Err(page.error(e)),
+    };
+    let now = state.now();
+    let session = flow::current_session(&req, &state)
+        .await
+        .map_err(|e| page.error(e))?
+        .filter(|s| s.stage == Stage::Authenticated.as_str());
+    let fresh_enough = |auth_time: i64| request.max_age.is_none_or(|max| auth_time + max >= now);
+    match session {
+        Some(session) if !request.prompt_login && fresh_enough(session.auth_time) => {
+            let location = code::issue(&state, &request, &session, None)
+                .await
+                .map_err(|e| page.error(e))?
+                .unwrap_or_else(|| request.redirect_uri.clone());
+            Ok(found(&location))
+        }
+        _ if request.prompt_none => {
+            let redirect = ErrorRedirect {
+                redirect_uri: request.redirect(),
+                error: "login_required",
+                description: "the person is not logged in".to_owned(),
+                state: request.state.clone(),
+            };
+            Ok(found(&redirect.location(&state.settings.issuer)))
+        }
+        _ => {
+            let parked = code::park(&state, &request)
+                .await
+                .map_err(|e| page.error(e))?;
+            let mut location = "/login".to_owned();
+            if let Some(lang) = request.language() {
+                location.push_str(&format!("?lang={lang}"));
+            }
+            Ok(page
+                .redirect(&location)
+                .cookie(flow::auth_request_cookie(&state, parked.expose()))
+                .finish())
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! What ties the pages together: the IdP session cookie, the cookie of a parked authorization
+//! request, and finishing a login — back to the waiting client with a code, or a plain page.
+
+use actix_web::HttpRequest;
+use actix_web::HttpResponse;
+use actix_web::cookie::{Cookie, SameSite};
+
+use super::page::{Page, PageError};
+use crate::error::AppError;
+use crate::oidc::code;
+use crate::sessions::{self, Stage};
+use crate::state::IdpState;
+use crate::storage::models::Session;
+
+pub const AUTH_REQUEST_COOKIE: &str = "hcc_authreq";
+
+fn cookie(state: &IdpState, name: String, value: String) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.secure_cookies())
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// The IdP session cookie: HttpOnly, SameSite=Lax (it must come along when a relying party
+/// sends the browser to /authorize), Secure over https.
+pub fn session_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
+    cookie(
+        state,
+        state.settings.session.cookie_name.clone(),
+        value.to_owned(),
+    )
+}
+
+pub fn expired(name: &str) -> Cookie<'static> {
+    let mut c = Cookie::build(name.to_owned(), "").path("/").finish();
+    c.make_removal();
+    c
+}
+
+pub fn auth_request_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
+    cookie(state, AUTH_REQUEST_COOKIE.to_owned(), value.to_owned())
+}
+
+pub fn session_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<String> {
+    req.cookie(&state.settings.session.cookie_name)
+        .map(|c| c.value().to_owned())
+}
+
+pub async fn current_session(
+    req: &HttpRequest,
+    state: &IdpState,
+) -> Result<Option<Session>, AppError> {
+    sessions::current(state, session_cookie_value(req, state)).await
+}
+
+/// The session, if it is at `stage`; otherwise the "session expired" page.
+pub async fn session_in(
+    req: &HttpRequest,
+    state: &IdpState,
+    page: &Page,
+    stage: Stage,
+) -> Result<Session, PageError> {
+    match current_session(req, state)
+        .await
+        .map_err(|e| page.error(e))?
+    {
+        Some(session) if session.stage == stage.as_str() => Ok(session),
+        _ => Err(page.error(AppError::SessionExpired)),
+    }
+}
+
+/// The person is authenticated: answer the parked authorization request with a code, or,
+/// when no client is waiting, show that the login worked.
+pub async fn finish(
+    req: &HttpRequest,
+    state: &IdpState,
+    page: &Page,
+    session: &Session,
+) -> Result<HttpResponse, PageError> {
+    if let Some(parked_cookie) = req
+        .cookie(AUTH_REQUEST_COOKIE)
+        .map(|c| c.value().to_owned())
+        && let Some(request) = code::parked(state, &parked_cookie)
+            .await
+            .map_err(|e| page.error(e))?
+        && let Some(location) = code::issue(state, &request, session, Some(&parked_cookie))
+            .await
+            .map_err(|e| page.error(e))?
+    {
+        return Ok(page
+            .redirect(&location)
+            .cookie(expired(AUTH_REQUEST_COOKIE))
+            .finish());
+    }
+    Ok(page.redirect("/welcome").finish())
+}

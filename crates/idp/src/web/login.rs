@@ -1,0 +1,151 @@
+//! GET/POST /login (E-mailadres, Wachtwoord) and GET/POST /login/otp (Authenticatiecode): the
+//! IdP's login pages of manual §2.2.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::flow;
+use super::page::{Page, PageError, ShownError};
+use crate::domain::Language;
+use crate::journeys::login::{self, LoginError};
+use crate::oidc::code;
+use crate::sessions::Stage;
+use crate::state::IdpState;
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct OtpForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    otp_code: String,
+}
+
+/// The parked request's language and login hint, if a client is waiting.
+async fn parked_hints(req: &HttpRequest, state: &IdpState) -> (Option<Language>, Option<String>) {
+    let Some(cookie) = req.cookie(flow::AUTH_REQUEST_COOKIE) else {
+        return (None, None);
+    };
+    match code::parked(state, cookie.value()).await {
+        Ok(Some(request)) => (request.language(), request.login_hint.clone()),
+        _ => (None, None),
+    }
+}
+
+fn render_login(
+    page: &Page,
+    email: &str,
+    status: StatusCode,
+    errors: Vec<ShownError>,
+) -> Result<HttpResponse, PageError> {
+    let mut ctx = page.context(&page.text("login_title"));
+    ctx.insert("email", email);
+    ctx.insert("errors", &errors);
+    page.render(status, "pages/login.html", &ctx)
+}
+
+pub async fn show(req: HttpRequest, state: web::Data<IdpState>) -> Result<HttpResponse, PageError> {
+    let (lang, login_hint) = parked_hints(&req, &state).await;
+    let page = Page::new(&req, &state, lang);
+    render_login(
+        &page,
+        login_hint.as_deref().unwrap_or_default(),
+        StatusCode::OK,
+        Vec::new(),
+    )
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let page = Page::new(&req, &state, None).with_language(Language::from_tag(&form.lang));
+    page.check_csrf(&req, &form.csrf_token)?;
+    let previous = flow::session_cookie_value(&req, &state);
+    match login::password_step(
+        &state,
+        &form.email,
+        SecretString::from(form.password),
+        previous,
+        super::client_info(&req),
+    )
+    .await
+    {
+        Ok(accepted) => {
+            let next = match accepted.next {
+                Stage::OtpSetup => "/otp/setup",
+                _ => "/login/otp",
+            };
+            Ok(page
+                .redirect(next)
+                .cookie(flow::session_cookie(
+                    &state,
+                    accepted.session_token.expose(),
+                ))
+                .finish())
+        }
+        Err(LoginError::InvalidCredentials) => {
+            // One message, not tied to either field: it must not tell which one was wrong.
+            let errors = page.shown_errors([("email", "login_error_invalid")]);
+            render_login(&page, form.email.trim(), StatusCode::OK, errors)
+        }
+        Err(LoginError::App(e)) => Err(page.error(e)),
+        Err(_) => Err(page.error(crate::error::AppError::SessionExpired)),
+    }
+}
+
+fn render_otp(
+    page: &Page,
+    status: StatusCode,
+    errors: Vec<ShownError>,
+) -> Result<HttpResponse, PageError> {
+    let mut ctx = page.context(&page.text("login_otp_title"));
+    ctx.insert("errors", &errors);
+    page.render(status, "pages/login_otp.html", &ctx)
+}
+
+pub async fn show_otp(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+) -> Result<HttpResponse, PageError> {
+    let page = Page::new(&req, &state, None);
+    flow::session_in(&req, &state, &page, Stage::Otp).await?;
+    render_otp(&page, StatusCode::OK, Vec::new())
+}
+
+pub async fn submit_otp(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+    form: web::Form<OtpForm>,
+) -> Result<HttpResponse, PageError> {
+    let page = Page::new(&req, &state, None);
+    page.check_csrf(&req, &form.csrf_token)?;
+    let session = flow::session_in(&req, &state, &page, Stage::Otp).await?;
+    match login::otp_step(&state, &session, &form.otp_code, super::client_info(&req)).await {
+        Ok(()) => {
+            let session = flow::session_in(&req, &state, &page, Stage::Authenticated).await?;
+            flow::finish(&req, &state, &page, &session).await
+        }
+        Err(LoginError::WrongCode) => {
+            let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);
+            render_otp(&page, StatusCode::UNPROCESSABLE_ENTITY, errors)
+        }
+        Err(LoginError::App(e)) => Err(page.error(e)),
+        Err(_) => Err(page.error(crate::error::AppError::SessionExpired)),
+    }
+}
