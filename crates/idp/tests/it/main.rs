@@ -4,6 +4,7 @@
 
 mod helpers;
 mod keys;
+mod oidc;
 mod onboarding;
 mod outbox;
 mod registration;
