@@ -5,6 +5,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::admin::clients::{self, CreateClientArgs};
+use crate::admin::keys;
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::domain::{Email, Language, OrganisationName, PersonName, Role};
@@ -42,6 +44,32 @@ pub enum AdminCommand {
     Org(OrgCommand),
     /// Invite a person by e-mail: queues the invitation mail with a one-time link.
     Invite(InviteArgs),
+    /// OIDC clients (relying parties and service clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Token signing keys (docs/keys.md).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its client_id and, once, its secret.
+    Create(CreateClientArgs),
+    /// List clients (never their secrets).
+    List,
+    /// Delete a client with its codes and tokens.
+    Delete { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Start signing with a new key; older keys stay published until their tokens expired.
+    Rotate,
+    /// List the signing keys.
+    List,
+    /// Emergency: a new key, and every other key leaves JWKS at once (a leaked key).
+    RevokeAll,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +125,10 @@ async fn admin_state(settings: Settings) -> anyhow::Result<IdpState> {
 }
 
 pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    if let AdminCommand::Keys(KeysCommand::RevokeAll) = command {
+        // Must work when the old keys cannot be opened any more, so no state (which loads them).
+        return keys::revoke_all(&settings).await;
+    }
     let state = admin_state(settings).await?;
     match command {
         AdminCommand::Org(OrgCommand::Create { name, if_missing }) => {
@@ -104,6 +136,16 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
         }
         AdminCommand::Org(OrgCommand::List) => org_list(&state).await,
         AdminCommand::Invite(args) => invite(&state, args).await,
+        AdminCommand::Client(ClientCommand::Create(args)) => clients::create(&state, args).await,
+        AdminCommand::Client(ClientCommand::List) => clients::list(&state).await,
+        AdminCommand::Client(ClientCommand::Delete { client_id }) => {
+            clients::delete(&state, &client_id).await
+        }
+        AdminCommand::Keys(KeysCommand::Rotate) => keys::rotate(&state, &state.keys).await,
+        AdminCommand::Keys(KeysCommand::List) => keys::list(&state).await,
+        AdminCommand::Keys(KeysCommand::RevokeAll) => {
+            unreachable!("handled before loading the keys")
+        }
     }
 }
 

@@ -1,6 +1,11 @@
 //! `idp admin keys …`: rotate the token signing key, list the keys, and the emergency revocation
 //! for a leaked key (docs/keys.md).
 
+use std::sync::Arc;
+
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::crypto::Keyring;
 use crate::keys::KeyManager;
 use crate::state::IdpState;
 use crate::storage::signing_keys::{self, SigningKeyRow};
@@ -53,15 +58,11 @@ pub async fn list(state: &IdpState) -> anyhow::Result<()> {
 
 /// `idp admin keys revoke-all`: for a leaked master key or signing key. A new key signs and every
 /// other key leaves JWKS at once, so tokens they signed stop verifying (people sign in again).
-/// Run it with the new master key; it does not need to open the old keys.
-pub async fn revoke_all(state: &IdpState) -> anyhow::Result<()> {
-    let kid = KeyManager::revoke_all(
-        &state.db,
-        &state.keyring,
-        state.clock.clone(),
-        &state.settings,
-    )
-    .await?;
+/// Run it with the new master key: it does not open (or load) the old keys.
+pub async fn revoke_all(settings: &Settings) -> anyhow::Result<()> {
+    let db = crate::startup::open_database(settings).await?;
+    let keyring = Keyring::new(&settings.master_key()?);
+    let kid = KeyManager::revoke_all(&db, &keyring, Arc::new(SystemClock), settings).await?;
     println!("New signing key {kid}; every other key is revoked and no longer published.");
     println!(
         "Restart every node with the current master key; tokens signed before now are rejected."

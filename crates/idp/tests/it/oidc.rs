@@ -11,13 +11,13 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::helpers::*;
-use crate::onboarding::{STRONG, invite_marco, register, secret_from_page};
+use crate::onboarding::{STRONG, invite_marco, secret_from_page};
 
 pub const REDIRECT: &str = "https://portal.example/callback";
 
@@ -103,7 +103,6 @@ pub async fn onboarded_person(app: &TestApp) -> Person {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let _ = register; // (the helper above is the same steps, in one browser of its own)
     Person {
         email: "marco@ek88.nl".into(),
         secret,
@@ -473,7 +472,142 @@ pub fn authorize_url(
     url.to_string()
 }
 
+/// The portal's green button, then the invitation link in the same browser: after the
+/// authenticator set-up the waiting client gets its code.
+async fn a_pending_request_survives_registration_by_invitation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
+    let browser = browser();
+    let url = authorize_url(&app, &rp, "openid email", &[("nonce", "n-2")]);
+    let response = browser.get(&url).send().await.unwrap();
+    assert!(location(&response).starts_with("/login"));
+
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let page = browser
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = browser
+        .post(&link)
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("password", STRONG),
+            ("password_confirm", STRONG),
+            ("first_name", "Marco"),
+            ("last_name", "van Basten"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/otp/setup");
+    let html = browser
+        .get(format!("{}/otp/setup", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = secret_from_page(&html).code_at(step_at(app.clock.now()));
+    let response = browser
+        .post(format!("{}/otp/setup", app.address))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("otp_code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let callback = location(&response);
+    assert!(callback.starts_with(REDIRECT), "{callback}");
+    assert_eq!(query_param(&callback, "state").as_deref(), Some("st-1"));
+    let code = query_param(&callback, "code").unwrap();
+    let tokens = http()
+        .post(format!("{}/token", app.address))
+        .basic_auth(&rp.id, rp.secret.as_ref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tokens.status(), StatusCode::OK);
+
+    // A second client now gets a code from the SSO session without a new login.
+    let other = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
+    let response = browser
+        .get(authorize_url(&app, &other, "openid", &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(query_param(&location(&response), "code").is_some());
+}
+
+/// Tokens signed before a rotation keep verifying against JWKS until they expire.
+async fn key_rotation_keeps_old_tokens_verifiable(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = create_client(&app, AuthMethod::ClientSecretPost, &["authorization_code"]).await;
+    let http = http();
+    let tokens = code_flow(&app, &http, &rp, &person, "openid email").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let old_kid = app.state.keys.active_kid();
+    let new_kid = app.state.keys.rotate().await.unwrap();
+    assert_ne!(old_kid, new_kid);
+    let jwks: serde_json::Value = http
+        .get(format!("{}/jwks", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        "{kids:?}"
+    );
+    // The old access token still works at userinfo; a new login is signed with the new key.
+    let info = http
+        .get(format!("{}/userinfo", app.address))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), StatusCode::OK);
+    let fresh = code_flow(&app, &http, &rp, &person, "openid").await;
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            fresh["id_token"]
+                .as_str()
+                .unwrap()
+                .split('.')
+                .next()
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["kid"], new_kid.as_str());
+}
+
 both_backends!(
     the_code_flow_with_an_independent_relying_party,
-    refresh_tokens_rotate_and_reuse_revokes_the_family
+    refresh_tokens_rotate_and_reuse_revokes_the_family,
+    a_pending_request_survives_registration_by_invitation,
+    key_rotation_keeps_old_tokens_verifiable,
 );
