@@ -41,3 +41,87 @@ impl Clock for ShiftedClock {
 }
 
 pub type SharedClock = Arc<dyn Clock>;
+
+/// `YYYY-MM-DD HH:MM:SS UTC` (civil-from-days, proleptic Gregorian).
+pub fn format_utc(t: UnixTime) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Parses a point in time for the command line: unix seconds, `YYYY-MM-DD` (midnight UTC),
+/// `YYYY-MM-DDTHH:MM[:SS][Z]`, or an age such as `90m`, `24h`, `7d` (counted back from `now`).
+pub fn parse_time(input: &str, now: UnixTime) -> Option<UnixTime> {
+    let s = input.trim();
+    if let Ok(secs) = s.parse::<i64>() {
+        return Some(secs);
+    }
+    if let Some(unit) = s.chars().last().filter(|c| matches!(c, 'm' | 'h' | 'd'))
+        && let Ok(n) = s[..s.len() - 1].parse::<i64>()
+    {
+        let factor = match unit {
+            'm' => 60,
+            'h' => 3600,
+            _ => 86_400,
+        };
+        return Some(now - n * factor);
+    }
+    let (date, time) = s.trim_end_matches('Z').split_once('T').unwrap_or((s, ""));
+    let mut parts = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut clock = time
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<i64>().ok());
+    let h = clock.next().flatten().unwrap_or(0);
+    let min = clock.next().flatten().unwrap_or(0);
+    let sec = clock.next().flatten().unwrap_or(0);
+    Some(days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60 + sec)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_utc(1_795_000_000), "2026-11-18 11:06:40 UTC");
+        assert_eq!(parse_time("2026-11-18T11:06:40Z", 0), Some(1_795_000_000));
+        assert_eq!(parse_time("2026-11-18", 0), Some(1_794_960_000));
+        assert_eq!(parse_time("24h", 100_000), Some(13_600));
+        assert_eq!(parse_time("1795000000", 0), Some(1_795_000_000));
+        assert_eq!(parse_time("yesterday", 0), None);
+    }
+}

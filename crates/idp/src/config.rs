@@ -29,6 +29,23 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub keys: KeySettings,
     pub oidc: OidcSettings,
+    pub throttle: ThrottleSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ThrottleSettings {
+    pub window_minutes: i64,
+    pub password_free_attempts: i32,
+    pub ip_free_attempts: i32,
+    pub base_delay_seconds: i64,
+    pub max_delay_seconds: i64,
+    pub password_lock_after: i32,
+    pub password_lock_minutes: i64,
+    pub otp_free_attempts: i32,
+    pub otp_lock_after: i32,
+    pub otp_lock_minutes: i64,
+    pub mail_per_address_per_hour: i32,
+    pub mail_per_ip_per_hour: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -17,4 +17,5 @@ pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod templates;
+pub mod throttle;
 pub mod web;

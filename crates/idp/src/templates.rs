@@ -23,12 +23,18 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "pages/login.html",
     "pages/login_otp.html",
     "pages/logout.html",
+    "pages/forgot_password.html",
+    "pages/reset_password.html",
     "pages/error.html",
     "mail/layout.html",
     "mail/invitation.nl.html",
     "mail/invitation.nl.txt",
     "mail/invitation.en.html",
     "mail/invitation.en.txt",
+    "mail/password_reset.nl.html",
+    "mail/password_reset.nl.txt",
+    "mail/password_reset.en.html",
+    "mail/password_reset.en.txt",
 ];
 
 const CATALOGUE_NL: &str = include_str!("../locales/nl.toml");

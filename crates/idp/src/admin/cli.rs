@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::admin::clients::{self, CreateClientArgs};
 use crate::admin::keys;
-use crate::clock::SystemClock;
+use crate::clock::{SystemClock, format_utc, parse_time};
 use crate::config::Settings;
 use crate::domain::{Email, Language, OrganisationName, PersonName, Role};
 use crate::email::{MailTransport, OutboxWorker};
@@ -50,6 +50,38 @@ pub enum AdminCommand {
     /// Token signing keys (docs/keys.md).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// A person's account: sessions, authenticator, invitation, disable/enable.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the audit log.
+    Audit {
+        /// Only events about this person.
+        #[arg(long)]
+        user: Option<String>,
+        /// From this time: unix seconds, YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or an age (90m, 24h, 7d).
+        #[arg(long, default_value = "7d")]
+        since: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List the person's IdP sessions.
+    Sessions { email: String },
+    /// End every session of the person (refresh tokens revoked, clients notified).
+    Logout { email: String },
+    /// Remove the authenticator: the person sets up a new one at the next login.
+    ResetOtp { email: String },
+    /// Send a new invitation (the old link stops working).
+    ResendInvitation {
+        email: String,
+        #[arg(long)]
+        print_link: bool,
+    },
+    /// Disable the account: no login, sessions end, tokens stop working.
+    Disable { email: String },
+    /// Enable a disabled account again.
+    Enable { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +173,8 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
         AdminCommand::Client(ClientCommand::Delete { client_id }) => {
             clients::delete(&state, &client_id).await
         }
+        AdminCommand::User(command) => user_command(&state, command).await,
+        AdminCommand::Audit { user, since } => audit_log(&state, user.as_deref(), &since).await,
         AdminCommand::Keys(KeysCommand::Rotate) => keys::rotate(&state, &state.keys).await,
         AdminCommand::Keys(KeysCommand::List) => keys::list(&state).await,
         AdminCommand::Keys(KeysCommand::RevokeAll) => {
@@ -224,8 +258,8 @@ async fn invite(state: &IdpState, args: InviteArgs) -> anyhow::Result<()> {
     };
     let invited = invitation::invite(state, command).await?;
     println!(
-        "Invitation for {email} queued (valid until unix time {}).",
-        invited.expires_at
+        "Invitation for {email} queued (valid until {}).",
+        format_utc(invited.expires_at)
     );
     if args.print_link {
         println!("Registration link: {}", invited.link);
@@ -254,4 +288,96 @@ async fn deliver_now(state: &IdpState) {
         ),
         _ => println!("Mail is queued; the running server's outbox worker delivers it."),
     }
+}
+
+fn parse_email(input: &str) -> anyhow::Result<Email> {
+    Email::parse(input).map_err(|_| anyhow::anyhow!("{input:?} is not a valid e-mail address"))
+}
+
+async fn user_command(state: &IdpState, command: UserCommand) -> anyhow::Result<()> {
+    use crate::journeys::account::{self, Actor};
+    let actor = Actor::HccStaff { user_id: None };
+    match command {
+        UserCommand::Sessions { email } => {
+            let sessions = account::list_sessions(state, &actor, &parse_email(&email)?).await?;
+            println!("started\tlast seen\texpires\tstage\tip\tuser agent");
+            for s in &sessions {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    format_utc(s.created_at),
+                    format_utc(s.last_seen_at),
+                    format_utc(s.expires_at),
+                    s.stage,
+                    s.ip_address.as_deref().unwrap_or("-"),
+                    s.user_agent.as_deref().unwrap_or("-"),
+                );
+            }
+            println!("{} session(s).", sessions.len());
+        }
+        UserCommand::Logout { email } => {
+            let ended = account::end_sessions(state, &actor, &parse_email(&email)?).await?;
+            println!("Ended {ended} session(s) of {email}.");
+        }
+        UserCommand::ResetOtp { email } => {
+            account::reset_authenticator(state, &actor, &parse_email(&email)?).await?;
+            println!("Authenticator of {email} removed; a new one is set up at the next login.");
+        }
+        UserCommand::ResendInvitation { email, print_link } => {
+            let invited = account::resend_invitation(state, &actor, &parse_email(&email)?).await?;
+            println!(
+                "New invitation for {email} queued (valid until {}).",
+                format_utc(invited.expires_at)
+            );
+            if print_link {
+                println!("Registration link: {}", invited.link);
+            }
+            deliver_now(state).await;
+        }
+        UserCommand::Disable { email } => {
+            account::disable(state, &actor, &parse_email(&email)?).await?;
+            println!("{email} is disabled.");
+        }
+        UserCommand::Enable { email } => {
+            account::enable(state, &actor, &parse_email(&email)?).await?;
+            println!("{email} is enabled.");
+        }
+    }
+    Ok(())
+}
+
+async fn audit_log(state: &IdpState, user: Option<&str>, since: &str) -> anyhow::Result<()> {
+    let now = state.now();
+    let since =
+        parse_time(since, now).with_context(|| format!("cannot read the time {since:?}"))?;
+    let user_id = match user {
+        Some(email) => {
+            let email = parse_email(email)?;
+            let found = state
+                .db
+                .run(move |conn| crate::storage::users::find_by_email(conn, &email))
+                .await?
+                .context("no account with that e-mail address")?;
+            Some(found.id)
+        }
+        None => None,
+    };
+    let events = state
+        .db
+        .run(move |conn| crate::storage::audit::list(conn, user_id.as_deref(), since))
+        .await?;
+    println!("time\tevent\toutcome\tuser\tclient\tip\tdetails");
+    for e in &events {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            format_utc(e.occurred_at),
+            e.event,
+            e.outcome,
+            e.user_id.as_deref().unwrap_or("-"),
+            e.client_id.as_deref().unwrap_or("-"),
+            e.ip_address.as_deref().unwrap_or("-"),
+            e.details
+        );
+    }
+    println!("{} event(s).", events.len());
+    Ok(())
 }

@@ -58,6 +58,20 @@ impl MailRenderer {
         self.render("invitation", language, subject, &ctx)
     }
 
+    pub fn password_reset(
+        &self,
+        language: Language,
+        last_name: Option<&str>,
+        link: &str,
+        valid_minutes: i64,
+    ) -> Result<RenderedMail, RenderError> {
+        let mut ctx = self.base_context(language, last_name);
+        ctx.insert("link", link);
+        ctx.insert("valid_minutes", &valid_minutes);
+        let subject = self.templates.text(language, "mail_password_reset_subject");
+        self.render("password_reset", language, subject, &ctx)
+    }
+
     fn base_context(&self, language: Language, last_name: Option<&str>) -> Context {
         let mut ctx = Context::new();
         ctx.insert(

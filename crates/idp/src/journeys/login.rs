@@ -15,6 +15,7 @@ use crate::state::IdpState;
 use crate::storage::audit::AuditRecord;
 use crate::storage::models::Session;
 use crate::storage::{DbError, audit, otp, passwords, sessions as session_rows, users};
+use crate::throttle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -25,6 +26,9 @@ pub enum LoginError {
     WrongCode,
     #[error("the login session is not at this step")]
     WrongStage,
+    /// Too many failures: try again after this many seconds.
+    #[error("too many failed attempts")]
+    Throttled(i64),
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -57,6 +61,30 @@ pub async fn password_step(
     replaces_session: Option<String>,
     client: ClientInfo,
 ) -> Result<PasswordAccepted, LoginError> {
+    let now = state.now();
+    let throttle_settings = state.settings.throttle.clone();
+    let subjects = vec![
+        throttle::Subject::password_account(email),
+        throttle::Subject::client_address(throttle::Stage::Password, client.ip_address.as_deref()),
+    ];
+    let (check_settings, check_subjects) = (throttle_settings.clone(), subjects.clone());
+    let wait = state
+        .db
+        .run(move |conn| throttle::check(conn, &check_settings, &check_subjects, now))
+        .await?;
+    if wait > 0 {
+        let ip = client.ip_address.clone();
+        state
+            .db
+            .run(move |conn| {
+                let record = AuditRecord::failure("login")
+                    .ip(ip.as_deref())
+                    .details(serde_json::json!({ "stage": "password", "reason": "throttled", "wait_seconds": wait }));
+                audit::record(conn, record, now)
+            })
+            .await?;
+        return Err(LoginError::Throttled(wait));
+    }
     let email = Email::parse(email).ok();
     let lookup = email.clone();
     let found = state
@@ -107,9 +135,19 @@ pub async fn password_step(
         } else {
             "wrong_password_or_not_active"
         };
+        let (fail_settings, fail_subjects) = (throttle_settings.clone(), subjects.clone());
         state
             .db
             .run(move |conn| {
+                // Counted for known and unknown addresses alike (each increment atomic).
+                let locked = throttle::fail(conn, &fail_settings, &fail_subjects, now)?;
+                if locked {
+                    let mut record = AuditRecord::failure("password_locked")
+                        .ip(ip.as_deref())
+                        .details(serde_json::json!({ "minutes": fail_settings.password_lock_minutes }));
+                    record.user_id = user_id.clone();
+                    audit::record(conn, record, now)?;
+                }
                 let mut record =
                     AuditRecord::failure("login")
                         .ip(ip.as_deref())
@@ -128,9 +166,11 @@ pub async fn password_step(
         Stage::OtpSetup
     };
     let state2 = state.clone();
+    let account = subjects[0].clone();
     let token = state
         .db
         .run(move |conn| {
+            throttle::succeed(conn, &account)?;
             conn.transaction(|conn| {
                 if let Some(old) = replaces_session {
                     session_rows::delete(conn, &OpaqueToken::from_presented(&old).hash())?;
@@ -170,12 +210,26 @@ pub async fn otp_step(
     if session.stage != Stage::Otp.as_str() {
         return Err(LoginError::WrongStage);
     }
+    let now = state.now();
+    let throttle_settings = state.settings.throttle.clone();
+    let subjects = vec![
+        throttle::Subject::otp_account(&session.user_id),
+        throttle::Subject::client_address(throttle::Stage::Otp, client.ip_address.as_deref()),
+    ];
+    let (check_settings, check_subjects) = (throttle_settings.clone(), subjects.clone());
+    let wait = state
+        .db
+        .run(move |conn| throttle::check(conn, &check_settings, &check_subjects, now))
+        .await?;
+    if wait > 0 {
+        return Err(LoginError::Throttled(wait));
+    }
     let session = session.clone();
     let keyring = state.keyring.clone();
     let code = code.to_owned();
-    let now = state.now();
     let until = now + sessions::lifetime(state, Stage::Authenticated);
     let failure_ip = client.ip_address.clone();
+    let account = subjects[0].clone();
     let outcome = state
         .db
         .run(move |conn| {
@@ -209,12 +263,28 @@ pub async fn otp_step(
         })
         .await?;
     match outcome {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            state
+                .db
+                .run(move |conn| throttle::succeed(conn, &account))
+                .await?;
+            Ok(())
+        }
         Err((user_id, organisation_id)) => {
-            // Recorded outside the rolled-back transaction.
+            // Recorded outside the transaction (and each counter update is atomic on its own).
             state
                 .db
                 .run(move |conn| {
+                    let locked = throttle::fail(conn, &throttle_settings, &subjects, now)?;
+                    if locked {
+                        audit::record(
+                            conn,
+                            AuditRecord::failure("otp_locked")
+                                .user(&user_id)
+                                .details(serde_json::json!({ "minutes": throttle_settings.otp_lock_minutes })),
+                            now,
+                        )?;
+                    }
                     audit::record(
                         conn,
                         AuditRecord::failure("login")

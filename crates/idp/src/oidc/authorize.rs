@@ -267,7 +267,9 @@ pub async fn validate(
         nonce: bounded(params.nonce.clone(), 512),
         code_challenge,
         code_challenge_method,
-        prompt_login: prompts.contains(&"login"),
+        // OIDC Core §3.1.2.1 (errata set 2): max_age=0 is equivalent to prompt=login. Without
+        // this a login made in the same second would count as fresh enough.
+        prompt_login: prompts.contains(&"login") || max_age == Some(0),
         prompt_none,
         max_age,
         login_hint: bounded(params.login_hint.clone(), 254),

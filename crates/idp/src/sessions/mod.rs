@@ -73,6 +73,8 @@ pub fn lifetime(state: &IdpState, stage: Stage) -> i64 {
     }
 }
 
+const TOUCH_INTERVAL: i64 = 60;
+
 /// The live session behind a cookie value, if it has neither expired nor been idle too long.
 pub async fn current(
     state: &IdpState,
@@ -86,7 +88,20 @@ pub async fn current(
     let idle = state.settings.session.idle_timeout_minutes * 60;
     let session = state
         .db
-        .run(move |conn| sessions::find_live(conn, &hash, now))
+        .run(move |conn| {
+            let Some(session) = sessions::find_live(conn, &hash, now)? else {
+                return Ok::<_, DbError>(None);
+            };
+            if session.last_seen_at + idle <= now {
+                return Ok(None);
+            }
+            // Activity keeps the session alive up to its absolute lifetime; a write per minute
+            // at most.
+            if now - session.last_seen_at >= TOUCH_INTERVAL {
+                sessions::touch(conn, &session.id_hash, now)?;
+            }
+            Ok(Some(session))
+        })
         .await?;
-    Ok(session.filter(|s| s.last_seen_at + idle > now))
+    Ok(session)
 }

@@ -11,10 +11,12 @@ pub mod models;
 pub mod organisations;
 pub mod otp;
 pub mod outbox;
+pub mod password_resets;
 pub mod passwords;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;
+pub mod throttle;
 pub mod users;
 
 pub use connection::{Backend, Db, DbConnection, DbError};

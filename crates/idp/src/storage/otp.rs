@@ -79,3 +79,8 @@ pub fn confirm(
         .execute(conn)?;
     Ok(())
 }
+
+/// Removes every authenticator of the user (reset by an administrator).
+pub fn delete_all(conn: &mut DbConnection, user_id: &str) -> Result<usize, DbError> {
+    Ok(diesel::delete(o::otp_credentials.filter(o::user_id.eq(user_id))).execute(conn)?)
+}

@@ -200,6 +200,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    throttle_counters (key) {
+        key -> Text,
+        failures -> Integer,
+        first_failure_at -> BigInt,
+        last_failure_at -> BigInt,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(password_credentials -> users (user_id));
 diesel::joinable!(otp_credentials -> users (user_id));
@@ -223,4 +233,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_outbox,
     audit_events,
     revoked_access_tokens,
+    throttle_counters,
 );

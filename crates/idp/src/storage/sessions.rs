@@ -48,6 +48,13 @@ pub fn authenticate(
     Ok(())
 }
 
+pub fn touch(conn: &mut DbConnection, id_hash: &str, now: UnixTime) -> Result<(), DbError> {
+    diesel::update(s::sessions.find(id_hash))
+        .set(s::last_seen_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn delete(conn: &mut DbConnection, id_hash: &str) -> Result<(), DbError> {
     diesel::delete(s::sessions.find(id_hash)).execute(conn)?;
     Ok(())

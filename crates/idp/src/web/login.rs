@@ -54,6 +54,10 @@ fn render_login(
     let mut ctx = page.context(&page.text("login_title"));
     ctx.insert("email", email);
     ctx.insert("errors", &errors);
+    // Back from "Wachtwoord bijwerken": say that it worked and that the code is still needed.
+    if page.query("reset").as_deref() == Some("done") {
+        ctx.insert("notice", &page.text("reset_done_notice"));
+    }
     page.render(status, "pages/login.html", &ctx)
 }
 
@@ -104,8 +108,26 @@ pub async fn submit(
             let errors = page.shown_errors([("email", "login_error_invalid")]);
             render_login(&page, form.email.trim(), StatusCode::OK, errors)
         }
+        Err(LoginError::Throttled(seconds)) => {
+            let errors = vec![throttled(&page, "email", seconds)];
+            render_login(
+                &page,
+                form.email.trim(),
+                StatusCode::TOO_MANY_REQUESTS,
+                errors,
+            )
+        }
         Err(LoginError::App(e)) => Err(page.error(e)),
         Err(_) => Err(page.error(crate::error::AppError::SessionExpired)),
+    }
+}
+
+fn throttled(page: &Page, field: &str, seconds: i64) -> ShownError {
+    ShownError {
+        field: field.to_owned(),
+        message: page
+            .text("login_error_throttled")
+            .replace("{seconds}", &seconds.to_string()),
     }
 }
 
@@ -145,6 +167,11 @@ pub async fn submit_otp(
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);
             render_otp(&page, StatusCode::UNPROCESSABLE_ENTITY, errors)
         }
+        Err(LoginError::Throttled(seconds)) => render_otp(
+            &page,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![throttled(&page, "otp_code", seconds)],
+        ),
         Err(LoginError::App(e)) => Err(page.error(e)),
         Err(_) => Err(page.error(crate::error::AppError::SessionExpired)),
     }

@@ -9,6 +9,7 @@ pub mod login;
 pub mod logout;
 pub mod otp_setup;
 pub mod page;
+pub mod password;
 pub mod registration;
 pub mod request_span;
 
@@ -65,6 +66,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .route(web::post().to(logout::post)),
         )
         .service(web::resource("/").route(web::get().to(home)))
+        .service(
+            web::resource("/password/forgot")
+                .route(web::get().to(password::show_forgot))
+                .route(web::post().to(password::submit_forgot)),
+        )
+        .service(
+            web::resource("/password/reset/{token}")
+                .route(web::get().to(password::show_reset))
+                .route(web::post().to(password::submit_reset)),
+        )
         .service(
             web::resource("/register").route(web::post().to(crate::oidc::registration::register)),
         )

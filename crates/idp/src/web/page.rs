@@ -20,6 +20,7 @@ pub struct Page {
     csrf: CsrfCookie,
     lang_chosen: bool,
     path: String,
+    query: String,
 }
 
 /// A field error as the templates show it: the field's id and the message in the page language.
@@ -57,6 +58,7 @@ impl Page {
             csrf: CsrfCookie::from_cookie(req.cookie(csrf::COOKIE).map(|c| c.value().to_owned())),
             lang_chosen: chosen.is_some(),
             path: req.path().to_owned(),
+            query: req.query_string().to_owned(),
         }
     }
 
@@ -66,6 +68,13 @@ impl Page {
             self.lang = lang;
         }
         self
+    }
+
+    /// A query parameter of the page request.
+    pub fn query(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 
     pub fn path(&self) -> &str {

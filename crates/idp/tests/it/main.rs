@@ -5,6 +5,7 @@
 mod helpers;
 mod keys;
 mod oidc;
+mod oidc_rules;
 mod onboarding;
 mod outbox;
 mod registration;

@@ -1,0 +1,107 @@
+//! Failure counters. Every change is one atomic statement, so N concurrent failures count N
+//! (a read-modify-write here is how lockouts get bypassed).
+
+use diesel::prelude::*;
+
+use super::schema::throttle_counters::dsl as t;
+use super::{DbConnection, DbError};
+use crate::clock::UnixTime;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::throttle_counters)]
+pub struct Counter {
+    pub key: String,
+    pub failures: i32,
+    pub first_failure_at: i64,
+    pub last_failure_at: i64,
+    pub locked_until: Option<i64>,
+}
+
+pub fn find(conn: &mut DbConnection, key: &str) -> Result<Option<Counter>, DbError> {
+    Ok(t::throttle_counters
+        .find(key)
+        .select(Counter::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Counts one failure; failures older than `window_start` are forgotten first. Returns the
+/// counter after the increment. Call it outside a transaction: on PostgreSQL a refused insert
+/// would abort the surrounding one.
+pub fn record(
+    conn: &mut DbConnection,
+    key: &str,
+    now: UnixTime,
+    window_start: UnixTime,
+) -> Result<Counter, DbError> {
+    for _ in 0..3 {
+        // Within the window: add one, atomically.
+        let counted = diesel::update(
+            t::throttle_counters
+                .find(key)
+                .filter(t::last_failure_at.ge(window_start)),
+        )
+        .set((t::failures.eq(t::failures + 1), t::last_failure_at.eq(now)))
+        .execute(conn)?;
+        if counted == 0 {
+            // A stale counter starts again at one.
+            let restarted = diesel::update(
+                t::throttle_counters
+                    .find(key)
+                    .filter(t::last_failure_at.lt(window_start)),
+            )
+            .set((
+                t::failures.eq(1),
+                t::first_failure_at.eq(now),
+                t::last_failure_at.eq(now),
+                t::locked_until.eq(None::<i64>),
+            ))
+            .execute(conn)?;
+            if restarted == 0 {
+                let inserted = diesel::insert_into(t::throttle_counters)
+                    .values((
+                        t::key.eq(key),
+                        t::failures.eq(1),
+                        t::first_failure_at.eq(now),
+                        t::last_failure_at.eq(now),
+                    ))
+                    .execute(conn);
+                match inserted {
+                    Ok(_) => {}
+                    // Another request inserted it first: count on that row.
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        if let Some(counter) = find(conn, key)? {
+            return Ok(counter);
+        }
+    }
+    find(conn, key)?.ok_or(DbError::Query(diesel::result::Error::NotFound))
+}
+
+pub fn lock(conn: &mut DbConnection, key: &str, until: UnixTime) -> Result<(), DbError> {
+    diesel::update(t::throttle_counters.find(key))
+        .set(t::locked_until.eq(until))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn reset(conn: &mut DbConnection, key: &str) -> Result<(), DbError> {
+    diesel::delete(t::throttle_counters.find(key)).execute(conn)?;
+    Ok(())
+}
+
+/// Drops counters nobody has failed on for a while (housekeeping).
+pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, DbError> {
+    Ok(diesel::delete(
+        t::throttle_counters
+            .filter(t::last_failure_at.lt(before))
+            .filter(t::locked_until.is_null().or(t::locked_until.lt(before))),
+    )
+    .execute(conn)?)
+}
