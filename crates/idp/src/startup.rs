@@ -42,14 +42,7 @@ impl Application {
         let refresher = state.keys.spawn_refresher(std::time::Duration::from_secs(
             state.settings.keys.refresh_seconds.max(1),
         ));
-        let transport = MailTransport::from_settings(&state.settings.mail)?;
-        let worker = OutboxWorker::with_waker(
-            state.db.clone(),
-            transport,
-            state.clock.clone(),
-            state.settings.mail.clone(),
-            state.outbox_wake.clone(),
-        );
+        let worker = outbox_worker(&state)?;
         let worker = tokio::spawn(async move {
             // The key refresher lives as long as the outbox worker: both stop together.
             let _refresher = AbortOnDrop(refresher);
@@ -85,6 +78,18 @@ impl Application {
         self.worker.abort();
         result
     }
+}
+
+/// The outbox worker of this node, sending through the configured transport.
+pub fn outbox_worker(state: &IdpState) -> anyhow::Result<OutboxWorker> {
+    let transport = MailTransport::from_settings(&state.settings.mail)?;
+    Ok(OutboxWorker::with_waker(
+        state.db.clone(),
+        transport,
+        state.clock.clone(),
+        state.settings.mail.clone(),
+        state.outbox_wake.clone(),
+    ))
 }
 
 /// Opens the pool and applies the embedded migrations (also `idp migrate`).

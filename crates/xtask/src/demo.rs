@@ -280,7 +280,9 @@ fn print_banner(link: &str, issuer: &str, portal_started: bool) {
     println!("  Register the EK88 superuser ({SUPERUSER_EMAIL}) with this one-time link:");
     println!("    {link}\n");
     println!("  The invitation mail was also written to ./data/mail (an .eml file).");
-    println!("  Log in at: {issuer}");
+    println!("  After registering, log in again at: {issuer}/login");
+    println!("  Forgotten password: {issuer}/password/forgot (the mail lands in ./data/mail)");
+    println!("  OpenID Connect discovery: {issuer}/.well-known/openid-configuration");
     if portal_started {
         println!("  Employer portal: http://localhost:8081");
     }

@@ -10,7 +10,6 @@ use crate::admin::keys;
 use crate::clock::{SystemClock, format_utc, parse_time};
 use crate::config::Settings;
 use crate::domain::{Email, Language, OrganisationName, PersonName, Role};
-use crate::email::{MailTransport, OutboxWorker};
 use crate::journeys::invitation::{self, InviteCommand, Inviter};
 use crate::state::IdpState;
 use crate::storage::organisations;
@@ -271,16 +270,9 @@ async fn invite(state: &IdpState, args: InviteArgs) -> anyhow::Result<()> {
 /// Hands queued mail to the transport once, so the CLI works without a running server. A
 /// failure is fine: the server's outbox worker retries.
 async fn deliver_now(state: &IdpState) {
-    let Ok(transport) = MailTransport::from_settings(&state.settings.mail) else {
+    let Ok(worker) = crate::startup::outbox_worker(state) else {
         return;
     };
-    let worker = OutboxWorker::with_waker(
-        state.db.clone(),
-        transport,
-        state.clock.clone(),
-        state.settings.mail.clone(),
-        state.outbox_wake.clone(),
-    );
     match tokio::time::timeout(std::time::Duration::from_secs(20), worker.drain()).await {
         Ok(Ok(n)) if n > 0 => println!(
             "Mail handed to the {:?} transport.",

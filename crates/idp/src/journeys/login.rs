@@ -67,11 +67,7 @@ pub async fn password_step(
         throttle::Subject::password_account(email),
         throttle::Subject::client_address(throttle::Stage::Password, client.ip_address.as_deref()),
     ];
-    let (check_settings, check_subjects) = (throttle_settings.clone(), subjects.clone());
-    let wait = state
-        .db
-        .run(move |conn| throttle::check(conn, &check_settings, &check_subjects, now))
-        .await?;
+    let wait = throttle_wait(state, &subjects, now).await?;
     if wait > 0 {
         let ip = client.ip_address.clone();
         state
@@ -144,7 +140,9 @@ pub async fn password_step(
                 if locked {
                     let mut record = AuditRecord::failure("password_locked")
                         .ip(ip.as_deref())
-                        .details(serde_json::json!({ "minutes": fail_settings.password_lock_minutes }));
+                        .details(
+                            serde_json::json!({ "minutes": fail_settings.password_lock_minutes }),
+                        );
                     record.user_id = user_id.clone();
                     audit::record(conn, record, now)?;
                 }
@@ -195,8 +193,17 @@ pub async fn password_step(
     })
 }
 
-fn seal_context(credential_id: &str) -> String {
-    format!("otp-secret:{credential_id}")
+/// Seconds until `subjects` may try again (0: now).
+async fn throttle_wait(
+    state: &IdpState,
+    subjects: &[throttle::Subject],
+    now: i64,
+) -> Result<i64, DbError> {
+    let (settings, subjects) = (state.settings.throttle.clone(), subjects.to_vec());
+    state
+        .db
+        .run(move |conn| throttle::check(conn, &settings, &subjects, now))
+        .await
 }
 
 /// Checks the one-time code of the session's person. The accepted step is recorded atomically,
@@ -216,11 +223,7 @@ pub async fn otp_step(
         throttle::Subject::otp_account(&session.user_id),
         throttle::Subject::client_address(throttle::Stage::Otp, client.ip_address.as_deref()),
     ];
-    let (check_settings, check_subjects) = (throttle_settings.clone(), subjects.clone());
-    let wait = state
-        .db
-        .run(move |conn| throttle::check(conn, &check_settings, &check_subjects, now))
-        .await?;
+    let wait = throttle_wait(state, &subjects, now).await?;
     if wait > 0 {
         return Err(LoginError::Throttled(wait));
     }
@@ -238,7 +241,10 @@ pub async fn otp_step(
                 let credential =
                     otp::find_confirmed(conn, &session.user_id)?.ok_or(LoginError::WrongStage)?;
                 let secret = keyring
-                    .open(&credential.secret_sealed, &seal_context(&credential.id))
+                    .open(
+                        &credential.secret_sealed,
+                        &crate::journeys::otp_setup::seal_context(&credential.id),
+                    )
                     .map(TotpSecret::from_bytes)
                     .map_err(|e| AppError::Internal(e.into()))?;
                 let accepted = match secret.verify(&code, now, credential.last_used_step) {

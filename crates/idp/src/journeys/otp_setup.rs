@@ -46,7 +46,8 @@ impl From<diesel::result::Error> for OtpSetupError {
     }
 }
 
-fn seal_context(credential_id: &str) -> String {
+/// Associated data of a sealed TOTP secret: binds it to its row.
+pub fn seal_context(credential_id: &str) -> String {
     format!("otp-secret:{credential_id}")
 }
 

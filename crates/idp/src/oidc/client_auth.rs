@@ -7,8 +7,21 @@ use base64::Engine;
 
 use super::client::{self, AuthMethod, Client};
 use super::error::{Challenge, OAuthError};
-use super::form::FormParams;
+use super::form::{FormParams, check_form_content_type};
 use crate::state::IdpState;
+
+/// A form-encoded protocol request and the client it authenticated as (token, revocation and
+/// introspection endpoints).
+pub async fn authenticated_form(
+    req: &HttpRequest,
+    state: &IdpState,
+    body: &[u8],
+) -> Result<(FormParams, Client), OAuthError> {
+    check_form_content_type(req)?;
+    let form = FormParams::parse(body)?;
+    let client = authenticate(req, state, &form).await?;
+    Ok((form, client))
+}
 
 /// The client the request authenticated as.
 pub async fn authenticate(

@@ -5,7 +5,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::error::{Challenge, OAuthError};
-use super::form::{FormParams, check_form_content_type};
 use super::{bearer, client_auth};
 use crate::crypto::OpaqueToken;
 use crate::domain::UserStatus;
@@ -17,9 +16,7 @@ pub async fn introspect(
     state: web::Data<IdpState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    check_form_content_type(&req)?;
-    let form = FormParams::parse(&body)?;
-    let client = client_auth::authenticate(&req, &state, &form).await?;
+    let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
     if client.is_public() {
         return Err(OAuthError::invalid_client(Challenge::None));
     }

@@ -5,7 +5,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::error::OAuthError;
-use super::form::{FormParams, check_form_content_type};
 use super::{bearer, client_auth};
 use crate::crypto::OpaqueToken;
 use crate::state::IdpState;
@@ -17,9 +16,7 @@ pub async fn revoke(
     state: web::Data<IdpState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    check_form_content_type(&req)?;
-    let form = FormParams::parse(&body)?;
-    let client = client_auth::authenticate(&req, &state, &form).await?;
+    let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
     let token = form.require("token")?.to_owned();
     let now = state.now();
 

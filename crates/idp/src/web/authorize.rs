@@ -42,7 +42,7 @@ async fn authorize(
         .ui_locales
         .as_deref()
         .and_then(crate::domain::Language::from_ui_locales);
-    let page = Page::new(&req, &state, None).with_language(hint);
+    let page = Page::new(&req, &state, hint);
     let (_client, request) = match authorize::validate(&state, params).await {
         Ok(valid) => valid,
         Err(AuthorizeError::Page(reason)) => {

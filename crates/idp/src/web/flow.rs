@@ -71,6 +71,15 @@ pub async fn session_in(
     }
 }
 
+/// Where a finished login lands when no client is waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    /// "U bent ingelogd".
+    LoggedIn,
+    /// "Uw account is klaar": the end of the onboarding journey.
+    AccountReady,
+}
+
 /// The person is authenticated: answer the parked authorization request with a code, or,
 /// when no client is waiting, show that the login worked.
 pub async fn finish(
@@ -78,6 +87,7 @@ pub async fn finish(
     state: &IdpState,
     page: &Page,
     session: &Session,
+    landing: Landing,
 ) -> Result<HttpResponse, PageError> {
     if let Some(parked_cookie) = req
         .cookie(AUTH_REQUEST_COOKIE)
@@ -94,5 +104,10 @@ pub async fn finish(
             .cookie(expired(AUTH_REQUEST_COOKIE))
             .finish());
     }
-    Ok(page.redirect("/welcome").finish())
+    Ok(page
+        .redirect(match landing {
+            Landing::LoggedIn => "/welcome",
+            Landing::AccountReady => "/welcome?account=ready",
+        })
+        .finish())
 }

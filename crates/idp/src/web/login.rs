@@ -161,7 +161,7 @@ pub async fn submit_otp(
     match login::otp_step(&state, &session, &form.otp_code, super::client_info(&req)).await {
         Ok(()) => {
             let session = flow::session_in(&req, &state, &page, Stage::Authenticated).await?;
-            flow::finish(&req, &state, &page, &session).await
+            flow::finish(&req, &state, &page, &session, flow::Landing::LoggedIn).await
         }
         Err(LoginError::WrongCode) => {
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);

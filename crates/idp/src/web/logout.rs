@@ -38,7 +38,7 @@ async fn handle(
         .ui_locales
         .as_deref()
         .and_then(Language::from_ui_locales);
-    let page = Page::new(&req, &state, None).with_language(hint);
+    let page = Page::new(&req, &state, hint);
     let request = match rp_logout::check(&state, &params).await {
         Ok(request) => request,
         Err(LogoutError::App(e)) => return Err(page.error(e)),
@@ -85,7 +85,7 @@ async fn handle(
                 StatusCode::OK,
                 "logged_out_title",
                 &["logged_out_body"],
-                None,
+                Some(("/login", "to_login")),
             )?;
             let _ = response.add_cookie(&cookie);
             Ok(response)

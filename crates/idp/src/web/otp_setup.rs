@@ -58,7 +58,7 @@ pub async fn submit(
     match otp_setup::complete(&state, &session, completion, super::client_info(&req)).await {
         Ok(_) => {
             let session = flow::session_in(&req, &state, &page, Stage::Authenticated).await?;
-            flow::finish(&req, &state, &page, &session).await
+            flow::finish(&req, &state, &page, &session, flow::Landing::AccountReady).await
         }
         Err(OtpSetupError::WrongCode) => {
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);
@@ -123,10 +123,15 @@ pub async fn welcome(
     let page = Page::new(&req, &state, None);
     flow::session_in(&req, &state, &page, Stage::Authenticated).await?;
     let portal = state.settings.branding.portal_url.clone();
+    let (title, body) = if page.query("account").as_deref() == Some("ready") {
+        ("account_ready_title", "account_ready_body")
+    } else {
+        ("logged_in_title", "logged_in_body")
+    };
     page.message(
         StatusCode::OK,
-        "account_ready_title",
-        &["account_ready_body"],
+        title,
+        &[body],
         Some((&portal, "account_ready_link")),
     )
 }

@@ -146,7 +146,9 @@ pub async fn submit_reset(
     )
     .await;
     match result {
-        Ok(()) => Ok(page.redirect("/login?reset=done").finish()),
+        Ok(()) => Ok(page
+            .redirect(&format!("/login?reset=done&lang={}", page.lang))
+            .finish()),
         Err(ResetError::Invalid(violations)) => {
             let (_, user) = match password_reset::open(&state, &token).await {
                 Ok(found) => found,

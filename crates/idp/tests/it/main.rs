@@ -8,5 +8,7 @@ mod oidc;
 mod oidc_rules;
 mod onboarding;
 mod outbox;
+mod recovery;
 mod registration;
 mod storage;
+mod throttling;

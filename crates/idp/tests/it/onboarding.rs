@@ -480,9 +480,9 @@ async fn onboarding_end_to_end(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "/welcome");
+    assert_eq!(response.headers()["location"], "/welcome?account=ready");
     assert_eq!(user_status(&app, "marco@ek88.nl").await, "active");
-    let welcome = app.get("/welcome").await;
+    let welcome = app.get("/welcome?account=ready").await;
     assert_eq!(welcome.status(), StatusCode::OK);
     assert_eq!(
         text_of(&welcome.text().await.unwrap(), "h1"),

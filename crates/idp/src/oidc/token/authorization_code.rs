@@ -6,12 +6,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use super::{Authentication, TokenResponse, mint};
+use super::{Authentication, TokenResponse, respond};
 use crate::crypto::{OpaqueToken, constant_time_eq};
 use crate::domain::Scope;
 use crate::domain::UserStatus;
 use crate::domain::scope::OFFLINE_ACCESS;
-use crate::oidc::claims::load_user_claims;
 use crate::oidc::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
 use crate::oidc::form::FormParams;
@@ -166,27 +165,20 @@ pub async fn exchange(
         } => (auth, scope, nonce, refresh, code_hash),
         Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
     };
-    let (user_id, claim_scope) = (auth.user_id.clone(), scope.clone());
-    let claims = state
-        .db
-        .run(move |conn| load_user_claims(conn, &user_id, &claim_scope))
-        .await?
-        .map(|(_, claims)| claims)
-        .unwrap_or_default();
-    let minted = mint(state, client, &auth, &scope, claims, nonce)?;
-    let jti = minted.jti.clone();
+    let (response, jti) = respond(
+        state,
+        client,
+        &auth,
+        &scope,
+        nonce,
+        refresh.map(|t| t.expose().to_owned()),
+    )
+    .await?;
     state
         .db
         .run(move |conn| authorization::set_code_access_token(conn, &code_hash, &jti))
         .await?;
-    Ok(TokenResponse {
-        access_token: minted.access_token,
-        token_type: "Bearer",
-        expires_in: state.settings.tokens.access_token_seconds,
-        scope: scope.to_string(),
-        refresh_token: refresh.map(|t| t.expose().to_owned()),
-        id_token: minted.id_token,
-    })
+    Ok(response)
 }
 
 #[cfg(test)]

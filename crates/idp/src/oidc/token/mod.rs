@@ -12,7 +12,6 @@ use super::claims::{AccessTokenClaims, IdTokenClaims, UserClaims, amr_list, at_h
 use super::client::Client;
 use super::client_auth;
 use super::error::{OAuthError, OAuthErrorCode};
-use super::form::{FormParams, check_form_content_type};
 use crate::domain::Scope;
 use crate::domain::scope::OPENID;
 use crate::error::AppError;
@@ -23,9 +22,7 @@ pub async fn token(
     state: web::Data<IdpState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    check_form_content_type(&req)?;
-    let form = FormParams::parse(&body)?;
-    let client = client_auth::authenticate(&req, &state, &form).await?;
+    let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
     let grant_type = form.require("grant_type")?;
     let response = match grant_type {
         "authorization_code" => authorization_code::exchange(&state, &client, &form).await?,
@@ -69,6 +66,35 @@ pub struct Minted {
     pub access_token: String,
     pub jti: String,
     pub id_token: Option<String>,
+}
+
+/// Loads the person's claims for `scope`, signs the tokens and builds the response: the common
+/// end of the authorization_code and refresh_token grants.
+pub async fn respond(
+    state: &IdpState,
+    client: &Client,
+    auth: &Authentication,
+    scope: &Scope,
+    nonce: Option<String>,
+    refresh_token: Option<String>,
+) -> Result<(TokenResponse, String), OAuthError> {
+    let (user_id, claim_scope) = (auth.user_id.clone(), scope.clone());
+    let claims = state
+        .db
+        .run(move |conn| super::claims::load_user_claims(conn, &user_id, &claim_scope))
+        .await?
+        .map(|(_, claims)| claims)
+        .unwrap_or_default();
+    let minted = mint(state, client, auth, scope, claims, nonce)?;
+    let response = TokenResponse {
+        access_token: minted.access_token,
+        token_type: "Bearer",
+        expires_in: state.settings.tokens.access_token_seconds,
+        scope: scope.to_string(),
+        refresh_token,
+        id_token: minted.id_token,
+    };
+    Ok((response, minted.jti))
 }
 
 fn sign_error(e: crate::keys::KeyError) -> OAuthError {

@@ -2,10 +2,9 @@
 //! a rotated (or revoked) one again is taken as theft and revokes the whole family (RFC 9700
 //! §4.14.2).
 
-use super::{Authentication, TokenResponse, mint};
+use super::{Authentication, TokenResponse, respond};
 use crate::crypto::OpaqueToken;
 use crate::domain::{Scope, UserStatus};
-use crate::oidc::claims::load_user_claims;
 use crate::oidc::client::{Client, GRANT_REFRESH_TOKEN};
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
 use crate::oidc::form::FormParams;
@@ -122,20 +121,14 @@ pub async fn exchange(
             ));
         }
     };
-    let (user_id, claim_scope) = (auth.user_id.clone(), scope.clone());
-    let claims = state
-        .db
-        .run(move |conn| load_user_claims(conn, &user_id, &claim_scope))
-        .await?
-        .map(|(_, claims)| claims)
-        .unwrap_or_default();
-    let minted = mint(state, client, &auth, &scope, claims, None)?;
-    Ok(TokenResponse {
-        access_token: minted.access_token,
-        token_type: "Bearer",
-        expires_in: state.settings.tokens.access_token_seconds,
-        scope: scope.to_string(),
-        refresh_token: Some(token.expose().to_owned()),
-        id_token: minted.id_token,
-    })
+    let (response, _) = respond(
+        state,
+        client,
+        &auth,
+        &scope,
+        None,
+        Some(token.expose().to_owned()),
+    )
+    .await?;
+    Ok(response)
 }

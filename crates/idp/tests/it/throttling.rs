@@ -1,0 +1,361 @@
+//! Brute-force protection over HTTP: delays after a few wrong passwords (and their release),
+//! the same answers for unknown addresses, parallel failures all counted, separate counters for
+//! the password and the code stage (a wrong password never locks the code step), the code
+//! stage's temporary lock, and the mail rate limit.
+
+use std::time::Duration;
+
+use idp::clock::Clock;
+use idp::domain::totp::step_at;
+use idp::throttle::Subject;
+use reqwest::StatusCode;
+
+use crate::both_backends;
+use crate::helpers::*;
+use crate::oidc::{Person, location, onboarded_person};
+use crate::onboarding::STRONG;
+use crate::recovery::{audit_rows, code_login, forgot, fresh_code, has_row, password_login, user};
+
+const MARCO: &str = "marco@ek88.nl";
+const WRONG: &str = "Helemaal-Fout-Wachtw00rd";
+const THROTTLED: &str = "Te veel mislukte pogingen";
+
+async fn counter(app: &TestApp, key: String) -> Option<idp::storage::throttle::Counter> {
+    app.state
+        .db
+        .run(move |c| idp::storage::throttle::find(c, &key))
+        .await
+        .unwrap()
+}
+
+fn password_key(address: &str) -> String {
+    Subject::password_account(address).key().to_owned()
+}
+
+/// One password attempt in a fresh browser: the status and the error summary's text, with the
+/// typed address taken out (the page shows it back).
+async fn attempt(app: &TestApp, address: &str, password: &str) -> (StatusCode, String) {
+    let response = password_login(app, &browser(), address, password).await;
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    let alert = text_of(&html, "[role=alert]")
+        .join(" ")
+        .replace(address, "<address>");
+    (status, alert)
+}
+
+/// A six-digit code that none of the steps around now accepts.
+fn wrong_code(app: &TestApp, person: &Person) -> String {
+    let step = step_at(app.clock.now());
+    let valid: Vec<String> = (step - 2..=step + 2)
+        .map(|s| person.secret.code_at(s))
+        .collect();
+    ["000000", "111111", "222222", "333333", "444444", "555555"]
+        .into_iter()
+        .find(|c| !valid.iter().any(|v| v == c))
+        .unwrap()
+        .to_owned()
+}
+
+async fn wrong_passwords_are_throttled_and_released(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    for n in 1..=5 {
+        let (status, alert) = attempt(&app, MARCO, WRONG).await;
+        assert_eq!(status, StatusCode::OK, "attempt {n}");
+        assert!(
+            alert.contains("Ongeldig e-mailadres of wachtwoord."),
+            "{alert}"
+        );
+    }
+    assert_eq!(
+        counter(&app, password_key(MARCO)).await.unwrap().failures,
+        5
+    );
+
+    // The sixth attempt waits, whether its password is wrong or right.
+    for password in [WRONG, STRONG] {
+        let (status, alert) = attempt(&app, MARCO, password).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{password}");
+        assert!(alert.contains(THROTTLED), "{alert}");
+        assert!(alert.contains(char::is_numeric), "says how long: {alert}");
+    }
+    assert_eq!(
+        counter(&app, password_key(MARCO)).await.unwrap().failures,
+        5,
+        "a refused attempt is not checked, so not counted"
+    );
+
+    // After the delay the right password is taken again, and the count starts over.
+    app.clock.advance(3);
+    let response = password_login(&app, &browser(), MARCO, STRONG).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login/otp");
+    assert!(counter(&app, password_key(MARCO)).await.is_none());
+
+    let rows = audit_rows(&app).await;
+    assert!(
+        rows.iter().any(|r| r.event == "login"
+            && r.outcome == "failure"
+            && r.details.contains("throttled"))
+    );
+}
+
+async fn unknown_addresses_are_throttled_the_same_way(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    let unknown = "niemand@ek88.nl";
+    let mut known_answers = Vec::new();
+    let mut unknown_answers = Vec::new();
+    for password in [WRONG, WRONG, WRONG, WRONG, WRONG, WRONG, STRONG] {
+        known_answers.push(attempt(&app, MARCO, password).await);
+        unknown_answers.push(attempt(&app, unknown, password).await);
+    }
+    let statuses: Vec<u16> = known_answers.iter().map(|(s, _)| s.as_u16()).collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
+    // The wait in seconds may differ by the time between the two; the rest is the same.
+    let strip = |answers: &[(StatusCode, String)]| -> Vec<(StatusCode, String)> {
+        answers
+            .iter()
+            .map(|(s, a)| (*s, a.chars().filter(|c| !c.is_ascii_digit()).collect()))
+            .collect()
+    };
+    assert_eq!(strip(&known_answers), strip(&unknown_answers));
+    assert_eq!(
+        counter(&app, password_key(unknown)).await.unwrap().failures,
+        5
+    );
+}
+
+async fn parallel_wrong_passwords_are_all_counted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    // Every attacker browser has its form ready before any of them posts.
+    let mut forms = Vec::new();
+    for _ in 0..8 {
+        let browser = browser();
+        let page = browser
+            .get(format!("{}/login", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        forms.push((browser, csrf_token(&page)));
+    }
+    let tasks: Vec<_> = forms
+        .into_iter()
+        .map(|(browser, csrf)| {
+            let url = format!("{}/login", app.address);
+            tokio::spawn(async move {
+                browser
+                    .post(url)
+                    .form(&[
+                        ("csrf_token", csrf.as_str()),
+                        ("email", MARCO),
+                        ("password", WRONG),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "all eight were checked: {statuses:?}"
+    );
+    let counted = counter(&app, password_key(MARCO)).await.unwrap();
+    assert_eq!(counted.failures, 8, "eight parallel failures count eight");
+    // 8 failures: 2 × 2³ = 16 s to wait.
+    let (status, alert) = attempt(&app, MARCO, STRONG).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(alert.contains(THROTTLED));
+    let failures = audit_rows(&app)
+        .await
+        .into_iter()
+        .filter(|r| r.event == "login" && r.outcome == "failure")
+        .filter(|r| r.details.contains("wrong_password"))
+        .count();
+    assert_eq!(failures, 8);
+}
+
+async fn a_wrong_password_never_locks_the_code_step(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    // Seven wrong passwords, waiting out each delay so that every one is checked and counted.
+    for n in 1..=7 {
+        if n > 5 {
+            app.clock.advance(1 << (n - 5));
+        }
+        let (status, _) = attempt(&app, MARCO, WRONG).await;
+        assert_eq!(status, StatusCode::OK, "attempt {n}");
+    }
+    let counted = counter(&app, password_key(MARCO)).await.unwrap();
+    assert_eq!(counted.failures, 7);
+    assert!(
+        counted.locked_until.is_none(),
+        "the password stage never locks"
+    );
+
+    app.clock.advance(9);
+    let browser = browser();
+    let response = password_login(&app, &browser, MARCO, STRONG).await;
+    assert_eq!(location(&response), "/login/otp");
+    let marco = user(&app, MARCO).await.id;
+    assert!(
+        counter(&app, Subject::otp_account(&marco).key().to_owned())
+            .await
+            .is_none(),
+        "nothing counted against the code step"
+    );
+    let response = code_login(&app, &browser, &fresh_code(&app, &person)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/welcome");
+}
+
+async fn wrong_codes_lock_the_code_step_but_not_the_password_step(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let marco = user(&app, MARCO).await.id;
+    let otp_key = Subject::otp_account(&marco).key().to_owned();
+    let device = browser();
+    assert_eq!(
+        location(&password_login(&app, &device, MARCO, STRONG).await),
+        "/login/otp"
+    );
+    for failures in 0..10 {
+        if failures >= 3 {
+            if failures == 3 {
+                // Three free attempts; the fourth comes too soon.
+                let response = code_login(&app, &device, &wrong_code(&app, &person)).await;
+                assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+                let html = response.text().await.unwrap();
+                assert!(text_of(&html, "[role=alert]").join(" ").contains(THROTTLED));
+            }
+            // 2 s after the third failure, doubling with each further one.
+            app.clock.advance(1 << (failures - 2));
+        }
+        let response = code_login(&app, &device, &wrong_code(&app, &person)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong code {}",
+            failures + 1
+        );
+    }
+    let counted = counter(&app, otp_key.clone()).await.unwrap();
+    assert_eq!(counted.failures, 10);
+    let until = counted.locked_until.expect("the code step is locked");
+    assert!(until >= app.clock.now() + 15 * 60 - 5, "for 15 minutes");
+
+    // Locked: even the right code is refused, long after the last delay ran out.
+    app.clock.advance(600);
+    let response = code_login(&app, &device, &fresh_code(&app, &person)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let html = response.text().await.unwrap();
+    assert!(text_of(&html, "[role=alert]").join(" ").contains(THROTTLED));
+    let rows = audit_rows(&app).await;
+    assert!(
+        rows.iter()
+            .any(|r| r.event == "otp_locked" && r.user_id.as_deref() == Some(marco.as_str()))
+    );
+
+    // The password stage is not locked by it: another browser passes the password step and
+    // then meets the locked code step.
+    let other = browser();
+    let response = password_login(&app, &other, MARCO, STRONG).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login/otp");
+    let response = code_login(&app, &other, &fresh_code(&app, &person)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // After the 15 minutes the right code works again.
+    app.clock.advance(5 * 60);
+    let response = code_login(&app, &other, &fresh_code(&app, &person)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/welcome");
+    assert!(counter(&app, otp_key).await.is_none());
+    assert!(has_row(&audit_rows(&app).await, "login", "success"));
+}
+
+/// Waits (up to 10 s) until the background work of the forgot-password requests has written
+/// `count` rows of `reason`.
+async fn wait_for_refusals(app: &TestApp, reason: &str, count: usize) {
+    for _ in 0..200 {
+        let rows = audit_rows(app).await;
+        let refused = rows
+            .iter()
+            .filter(|r| r.event == "password_reset_requested" && r.outcome == "failure")
+            .filter(|r| r.details.contains(reason))
+            .count();
+        if refused >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {count} refusal(s) for {reason}");
+}
+
+async fn forgot_password_mails_are_rate_limited_per_address(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    let before = app.smtp.mails_to(MARCO).len(); // the invitation
+    let browser = browser();
+    for n in 1..=5 {
+        let response = forgot(&app, &browser, MARCO, "nl").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        app.smtp.wait_for(MARCO, before + n).await;
+    }
+    // The sixth within the hour: the same page, but no mail.
+    let response = forgot(&app, &browser, MARCO, "nl").await;
+    assert_eq!(response.status(), StatusCode::OK, "the page never tells");
+    wait_for_refusals(&app, "rate_limited", 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        app.smtp.mails_to(MARCO).len(),
+        before + 5,
+        "at most five an hour"
+    );
+
+    // An hour later mail flows again.
+    app.clock.advance(3601);
+    forgot(&app, &browser, MARCO, "nl").await;
+    app.smtp.wait_for(MARCO, before + 6).await;
+}
+
+async fn forgot_password_mails_are_rate_limited_per_client_address(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    let before = app.smtp.mails_to(MARCO).len(); // the invitation
+    // Twenty requests from this client address for addresses without an account…
+    let browser = browser();
+    for n in 0..20 {
+        let address = format!("niemand{n}@ek88.nl");
+        let response = forgot(&app, &browser, &address, "nl").await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    wait_for_refusals(&app, "unknown_address", 20).await;
+    // …and the next one gets no mail, even for a real account that asked nothing yet.
+    let response = forgot(&app, &browser, MARCO, "nl").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    wait_for_refusals(&app, "rate_limited", 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(app.smtp.mails_to(MARCO).len(), before);
+}
+
+both_backends!(
+    wrong_passwords_are_throttled_and_released,
+    unknown_addresses_are_throttled_the_same_way,
+    parallel_wrong_passwords_are_all_counted,
+    a_wrong_password_never_locks_the_code_step,
+    wrong_codes_lock_the_code_step_but_not_the_password_step,
+    forgot_password_mails_are_rate_limited_per_address,
+    forgot_password_mails_are_rate_limited_per_client_address,
+);
