@@ -43,9 +43,12 @@ impl Application {
             state.settings.keys.refresh_seconds.max(1),
         ));
         let worker = outbox_worker(&state)?;
+        let housekeeping = tokio::spawn(housekeeping(state.clone()));
         let worker = tokio::spawn(async move {
-            // The key refresher lives as long as the outbox worker: both stop together.
+            // The key refresher and housekeeping live as long as the outbox worker: all stop
+            // together.
             let _refresher = AbortOnDrop(refresher);
+            let _housekeeping = AbortOnDrop(housekeeping);
             worker.run().await;
         });
 
@@ -77,6 +80,24 @@ impl Application {
         let result = self.server.await;
         self.worker.abort();
         result
+    }
+}
+
+/// Prunes expired rows every hour (and shortly after start).
+async fn housekeeping(state: IdpState) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        ticks.tick().await;
+        let now = state.now();
+        let window = state.settings.throttle.window_minutes * 60;
+        match state
+            .db
+            .run(move |conn| crate::storage::housekeeping::prune(conn, now, window))
+            .await
+        {
+            Ok(pruned) => tracing::debug!(?pruned, "housekeeping"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
     }
 }
 

@@ -82,3 +82,49 @@ both_backends!(
     names_and_addresses_are_unique_regardless_of_case,
     an_outbox_mail_is_claimed_by_one_worker_only
 );
+
+async fn housekeeping_removes_only_what_expired(backend: Backend) {
+    use idp::storage::housekeeping::prune;
+    let app = spawn_app(backend).await;
+    let now = 4_000_000_000;
+    let state = app.state.clone();
+    let pruned = app
+        .state
+        .db
+        .run(move |c| {
+            let user = user("marco@ek88.nl");
+            users::insert(c, &user)?;
+            let (_, old) = idp::sessions::start(
+                c,
+                &state,
+                &user.id,
+                idp::sessions::Stage::Authenticated,
+                "pwd otp",
+                &Default::default(),
+                now - 100_000,
+            )?;
+            let (_, live) = idp::sessions::start(
+                c,
+                &state,
+                &user.id,
+                idp::sessions::Stage::Authenticated,
+                "pwd otp",
+                &Default::default(),
+                now,
+            )?;
+            let first = prune(c, now, 3600)?;
+            let again = prune(c, now, 3600)?;
+            let left = idp::storage::sessions::list_for_user(c, &user.id)?;
+            Ok::<_, DbError>((
+                first.sessions,
+                again.sessions,
+                left.len(),
+                old.id_hash != live.id_hash,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(pruned, (1, 0, 1, true));
+}
+
+both_backends!(housekeeping_removes_only_what_expired);
