@@ -82,12 +82,7 @@ pub fn wait_seconds(
     if counter.last_failure_at < now - settings.window_minutes * 60 {
         return 0;
     }
-    let free = match subject.kind {
-        Kind::PasswordAccount => settings.password_free_attempts,
-        Kind::OtpAccount => settings.otp_free_attempts,
-        Kind::Address => settings.ip_free_attempts,
-    };
-    let beyond = counter.failures - free;
+    let beyond = counter.failures - subject.free_attempts(settings);
     if beyond < 0 {
         return 0;
     }
@@ -99,39 +94,88 @@ pub fn wait_seconds(
     (counter.last_failure_at + delay - now).max(0)
 }
 
-/// The longest wait among `subjects`.
-pub fn check(
+/// Whether an attempt may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Allowed,
+    /// Refused without checking the secret; try again after this many seconds.
+    Throttled(i64),
+}
+
+impl Subject {
+    fn free_attempts(&self, settings: &ThrottleSettings) -> i32 {
+        match self.kind {
+            Kind::PasswordAccount => settings.password_free_attempts,
+            Kind::OtpAccount => settings.otp_free_attempts,
+            Kind::Address => settings.ip_free_attempts,
+        }
+    }
+}
+
+/// Decides an attempt *before* the secret is checked, and reserves it: each subject's counter
+/// is incremented atomically first, and the count that increment returned decides. So a burst
+/// of parallel requests cannot all pass a check made before any of them counted (the race
+/// behind lockout bypasses): past the free attempts, only the first reservation after a waited
+/// delay goes ahead. Checked attempts all count (N parallel wrong ones count N); attempts
+/// refused unchecked give their reservation back, so waiting out a delay is never punished.
+pub fn begin(
     conn: &mut DbConnection,
     settings: &ThrottleSettings,
     subjects: &[Subject],
     now: UnixTime,
-) -> Result<i64, DbError> {
-    let mut wait = 0;
+) -> Result<Attempt, DbError> {
+    let window_start = now - settings.window_minutes * 60;
+    let mut before = Vec::with_capacity(subjects.len());
     for subject in subjects {
         let counter = throttle::find(conn, subject.key())?;
-        wait = wait.max(wait_seconds(settings, subject, counter.as_ref(), now));
+        let wait = wait_seconds(settings, subject, counter.as_ref(), now);
+        if wait > 0 {
+            return Ok(Attempt::Throttled(wait));
+        }
+        before.push(
+            counter
+                .filter(|c| c.last_failure_at >= window_start)
+                .map_or(0, |c| c.failures),
+        );
     }
-    Ok(wait)
+    let mut refused = false;
+    for (subject, seen) in subjects.iter().zip(before) {
+        let count = throttle::reserve(conn, subject.key(), now, window_start)?;
+        // Beyond the free attempts only the reservation right after the (waited) snapshot may
+        // proceed; later ones in a burst saw a snapshot that is already out of date.
+        if count > subject.free_attempts(settings) && count != seen + 1 {
+            refused = true;
+        }
+    }
+    if refused {
+        // Refused unchecked: give the reservations back, so only checked attempts count.
+        for subject in subjects {
+            throttle::release(conn, subject.key())?;
+        }
+        return Ok(Attempt::Throttled(settings.base_delay_seconds.max(1)));
+    }
+    Ok(Attempt::Allowed)
 }
 
-/// Counts a failure against each subject (each an atomic increment) and locks the account
-/// where the policy says so. Returns whether a lock was set.
-pub fn fail(
+/// The attempt was wrong: its delay runs from now, and the account locks where the policy
+/// says so. Returns whether a lock was set.
+pub fn failed(
     conn: &mut DbConnection,
     settings: &ThrottleSettings,
     subjects: &[Subject],
     now: UnixTime,
 ) -> Result<bool, DbError> {
-    let window_start = now - settings.window_minutes * 60;
     let mut locked = false;
     for subject in subjects {
-        let counter = throttle::record(conn, subject.key(), now, window_start)?;
+        let Some(failures) = throttle::mark_failed(conn, subject.key(), now)? else {
+            continue;
+        };
         let (after, minutes) = match subject.kind {
             Kind::PasswordAccount => (settings.password_lock_after, settings.password_lock_minutes),
             Kind::OtpAccount => (settings.otp_lock_after, settings.otp_lock_minutes),
             Kind::Address => (0, 0),
         };
-        if after > 0 && counter.failures >= after && counter.locked_until.is_none_or(|u| u <= now) {
+        if after > 0 && failures >= after {
             throttle::lock(conn, subject.key(), now + minutes * 60)?;
             locked = true;
         }
@@ -139,10 +183,16 @@ pub fn fail(
     Ok(locked)
 }
 
-/// A success clears the account's counter (not the client address's: one valid account must
-/// not reset what an address did against others).
-pub fn succeed(conn: &mut DbConnection, subject: &Subject) -> Result<(), DbError> {
-    throttle::reset(conn, subject.key())
+/// The attempt was right: the account's counter is cleared; the client address only gets its
+/// reservation back (one valid account must not wipe what an address did against others).
+pub fn succeeded(conn: &mut DbConnection, subjects: &[Subject]) -> Result<(), DbError> {
+    for subject in subjects {
+        match subject.kind {
+            Kind::PasswordAccount | Kind::OtpAccount => throttle::reset(conn, subject.key())?,
+            Kind::Address => throttle::release(conn, subject.key())?,
+        }
+    }
+    Ok(())
 }
 
 /// Mail sending limits: true when one more mail to/for `subjects` is within the hourly limits;

@@ -67,8 +67,7 @@ pub async fn password_step(
         throttle::Subject::password_account(email),
         throttle::Subject::client_address(throttle::Stage::Password, client.ip_address.as_deref()),
     ];
-    let wait = throttle_wait(state, &subjects, now).await?;
-    if wait > 0 {
+    if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now).await? {
         let ip = client.ip_address.clone();
         state
             .db
@@ -136,7 +135,7 @@ pub async fn password_step(
             .db
             .run(move |conn| {
                 // Counted for known and unknown addresses alike (each increment atomic).
-                let locked = throttle::fail(conn, &fail_settings, &fail_subjects, now)?;
+                let locked = throttle::failed(conn, &fail_settings, &fail_subjects, now)?;
                 if locked {
                     let mut record = AuditRecord::failure("password_locked")
                         .ip(ip.as_deref())
@@ -164,11 +163,10 @@ pub async fn password_step(
         Stage::OtpSetup
     };
     let state2 = state.clone();
-    let account = subjects[0].clone();
     let token = state
         .db
         .run(move |conn| {
-            throttle::succeed(conn, &account)?;
+            throttle::succeeded(conn, &subjects)?;
             conn.transaction(|conn| {
                 if let Some(old) = replaces_session {
                     session_rows::delete(conn, &OpaqueToken::from_presented(&old).hash())?;
@@ -193,16 +191,16 @@ pub async fn password_step(
     })
 }
 
-/// Seconds until `subjects` may try again (0: now).
-async fn throttle_wait(
+/// Decides and reserves the attempt (see [`throttle::begin`]).
+async fn begin_attempt(
     state: &IdpState,
     subjects: &[throttle::Subject],
     now: i64,
-) -> Result<i64, DbError> {
+) -> Result<throttle::Attempt, DbError> {
     let (settings, subjects) = (state.settings.throttle.clone(), subjects.to_vec());
     state
         .db
-        .run(move |conn| throttle::check(conn, &settings, &subjects, now))
+        .run(move |conn| throttle::begin(conn, &settings, &subjects, now))
         .await
 }
 
@@ -223,8 +221,7 @@ pub async fn otp_step(
         throttle::Subject::otp_account(&session.user_id),
         throttle::Subject::client_address(throttle::Stage::Otp, client.ip_address.as_deref()),
     ];
-    let wait = throttle_wait(state, &subjects, now).await?;
-    if wait > 0 {
+    if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now).await? {
         return Err(LoginError::Throttled(wait));
     }
     let session = session.clone();
@@ -232,7 +229,7 @@ pub async fn otp_step(
     let code = code.to_owned();
     let until = now + sessions::lifetime(state, Stage::Authenticated);
     let failure_ip = client.ip_address.clone();
-    let account = subjects[0].clone();
+    let done_subjects = subjects.clone();
     let outcome = state
         .db
         .run(move |conn| {
@@ -272,7 +269,7 @@ pub async fn otp_step(
         Ok(()) => {
             state
                 .db
-                .run(move |conn| throttle::succeed(conn, &account))
+                .run(move |conn| throttle::succeeded(conn, &done_subjects))
                 .await?;
             Ok(())
         }
@@ -281,7 +278,7 @@ pub async fn otp_step(
             state
                 .db
                 .run(move |conn| {
-                    let locked = throttle::fail(conn, &throttle_settings, &subjects, now)?;
+                    let locked = throttle::failed(conn, &throttle_settings, &subjects, now)?;
                     if locked {
                         audit::record(
                             conn,

@@ -94,6 +94,85 @@ pub fn record(
     find(conn, key)?.ok_or(DbError::Query(diesel::result::Error::NotFound))
 }
 
+/// Reserves one attempt before a secret is checked: adds one to the counter atomically and
+/// returns the count this reservation made (stale counters start again at one). Unlike
+/// [`record`] it leaves the time of the last failure alone; [`mark_failed`] sets it when the
+/// attempt turns out wrong.
+pub fn reserve(
+    conn: &mut DbConnection,
+    key: &str,
+    now: UnixTime,
+    window_start: UnixTime,
+) -> Result<i32, DbError> {
+    for _ in 0..3 {
+        let counted: Option<i32> = diesel::update(
+            t::throttle_counters
+                .find(key)
+                .filter(t::last_failure_at.ge(window_start)),
+        )
+        .set(t::failures.eq(t::failures + 1))
+        .returning(t::failures)
+        .get_result(conn)
+        .optional()?;
+        if let Some(count) = counted {
+            return Ok(count);
+        }
+        let restarted = diesel::update(
+            t::throttle_counters
+                .find(key)
+                .filter(t::last_failure_at.lt(window_start)),
+        )
+        .set((
+            t::failures.eq(1),
+            t::first_failure_at.eq(now),
+            t::last_failure_at.eq(now),
+            t::locked_until.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+        if restarted == 1 {
+            return Ok(1);
+        }
+        let inserted = diesel::insert_into(t::throttle_counters)
+            .values((
+                t::key.eq(key),
+                t::failures.eq(1),
+                t::first_failure_at.eq(now),
+                t::last_failure_at.eq(now),
+            ))
+            .execute(conn);
+        match inserted {
+            Ok(_) => return Ok(1),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DbError::Query(diesel::result::Error::NotFound))
+}
+
+/// Gives a reservation back (the attempt succeeded).
+pub fn release(conn: &mut DbConnection, key: &str) -> Result<(), DbError> {
+    diesel::update(t::throttle_counters.find(key).filter(t::failures.gt(0)))
+        .set(t::failures.eq(t::failures - 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The reserved attempt was wrong: the delay counts from now. Returns the current count.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    key: &str,
+    now: UnixTime,
+) -> Result<Option<i32>, DbError> {
+    Ok(diesel::update(t::throttle_counters.find(key))
+        .set(t::last_failure_at.eq(now))
+        .returning(t::failures)
+        .get_result(conn)
+        .optional()?)
+}
+
 pub fn lock(conn: &mut DbConnection, key: &str, until: UnixTime) -> Result<(), DbError> {
     diesel::update(t::throttle_counters.find(key))
         .set(t::locked_until.eq(until))

@@ -167,13 +167,20 @@ async fn parallel_wrong_passwords_are_all_counted(backend: Backend) {
     for task in tasks {
         statuses.push(task.await.unwrap());
     }
-    assert!(
-        statuses.iter().all(|s| *s == StatusCode::OK),
-        "all eight were checked: {statuses:?}"
-    );
+    // Each attempt reserves its count before the password is checked: five (the free attempts)
+    // are checked, the other three are refused unchecked — a burst cannot slip past the limit.
+    let checked = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (5, 3), "{statuses:?}");
     let counted = counter(&app, password_key(MARCO)).await.unwrap();
-    assert_eq!(counted.failures, 8, "eight parallel failures count eight");
-    // 8 failures: 2 × 2³ = 16 s to wait.
+    assert_eq!(
+        counted.failures, 5,
+        "every checked failure counts; none is lost"
+    );
+    // 5 failures: 2 s to wait.
     let (status, alert) = attempt(&app, MARCO, STRONG).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(alert.contains(THROTTLED));
@@ -183,7 +190,7 @@ async fn parallel_wrong_passwords_are_all_counted(backend: Backend) {
         .filter(|r| r.event == "login" && r.outcome == "failure")
         .filter(|r| r.details.contains("wrong_password"))
         .count();
-    assert_eq!(failures, 8);
+    assert_eq!(failures, 5);
 }
 
 async fn a_wrong_password_never_locks_the_code_step(backend: Backend) {
@@ -350,7 +357,63 @@ async fn forgot_password_mails_are_rate_limited_per_client_address(backend: Back
     assert_eq!(app.smtp.mails_to(MARCO).len(), before);
 }
 
+/// With the password known, a burst of guesses at the code step is the real threat: only the
+/// free attempts are checked, however many arrive at once.
+async fn a_burst_of_codes_cannot_pass_the_limit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let device = browser();
+    assert_eq!(
+        location(&password_login(&app, &device, MARCO, STRONG).await),
+        "/login/otp"
+    );
+    let page = device
+        .get(format!("{}/login/otp", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_token(&page);
+    let wrong = wrong_code(&app, &person);
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let (device, csrf, wrong) = (device.clone(), csrf.clone(), wrong.clone());
+            let url = format!("{}/login/otp", app.address);
+            tokio::spawn(async move {
+                device
+                    .post(url)
+                    .form(&[("csrf_token", csrf.as_str()), ("otp_code", wrong.as_str())])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (3, 9), "{statuses:?}");
+    let marco = user(&app, MARCO).await.id;
+    let counted = counter(&app, Subject::otp_account(&marco).key().to_owned())
+        .await
+        .unwrap();
+    assert_eq!(counted.failures, 3);
+}
+
 both_backends!(
+    a_burst_of_codes_cannot_pass_the_limit,
     wrong_passwords_are_throttled_and_released,
     unknown_addresses_are_throttled_the_same_way,
     parallel_wrong_passwords_are_all_counted,
