@@ -109,6 +109,7 @@ pub fn outbox_worker(state: &IdpState) -> anyhow::Result<OutboxWorker> {
         transport,
         state.clock.clone(),
         state.settings.mail.clone(),
+        state.keyring.clone(),
         state.outbox_wake.clone(),
     ))
 }

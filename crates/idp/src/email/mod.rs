@@ -9,21 +9,28 @@ pub use render::{MailRenderer, RenderedMail};
 pub use transport::MailTransport;
 pub use worker::OutboxWorker;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
 use crate::clock::UnixTime;
+use crate::crypto::{Keyring, UnsealError};
 use crate::domain::Email;
 use crate::storage::models::{OutboxMail, new_id};
 use crate::storage::{DbConnection, DbError, outbox};
 
 /// Queues a rendered mail in the caller's transaction: it is sent only if that transaction
-/// commits, and it is never lost once it has.
+/// commits, and it is never lost once it has. The bodies carry one-time links, so they are
+/// stored sealed (a database dump yields no working link) and blanked once sent.
 pub fn enqueue(
     conn: &mut DbConnection,
+    keyring: &Keyring,
     kind: &str,
     to: &Email,
     mail: RenderedMail,
     now: UnixTime,
 ) -> Result<String, DbError> {
     let id = new_id();
+    let (body_text, body_html) = seal_bodies(keyring, &id, &mail.text, &mail.html);
     outbox::enqueue(
         conn,
         &OutboxMail {
@@ -31,8 +38,8 @@ pub fn enqueue(
             kind: kind.to_owned(),
             recipient: to.as_str().to_owned(),
             subject: mail.subject,
-            body_text: mail.text,
-            body_html: mail.html,
+            body_text,
+            body_html,
             created_at: now,
             attempts: 0,
             next_attempt_at: now,
@@ -42,4 +49,28 @@ pub fn enqueue(
         },
     )?;
     Ok(id)
+}
+
+fn seal_context(id: &str, part: &str) -> String {
+    format!("outbox:{id}:{part}")
+}
+
+fn seal_bodies(keyring: &Keyring, id: &str, text: &str, html: &str) -> (String, String) {
+    let seal = |part: &str, body: &str| {
+        STANDARD.encode(keyring.seal(body.as_bytes(), &seal_context(id, part)))
+    };
+    (seal("text", text), seal("html", html))
+}
+
+/// The plain text and HTML bodies of a queued mail.
+pub fn open_bodies(keyring: &Keyring, mail: &OutboxMail) -> Result<(String, String), UnsealError> {
+    let open = |part: &str, sealed: &str| -> Result<String, UnsealError> {
+        let bytes = STANDARD.decode(sealed).map_err(|_| UnsealError)?;
+        String::from_utf8(keyring.open(&bytes, &seal_context(&mail.id, part))?)
+            .map_err(|_| UnsealError)
+    };
+    Ok((
+        open("text", &mail.body_text)?,
+        open("html", &mail.body_html)?,
+    ))
 }

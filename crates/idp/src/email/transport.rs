@@ -96,7 +96,13 @@ impl MailTransport {
 }
 
 /// Builds the MIME message of an outbox row: text and HTML alternatives.
-pub fn build_message(mail: &OutboxMail, from: &str, reply_to: &str) -> Result<Message, SendError> {
+pub fn build_message(
+    mail: &OutboxMail,
+    text: &str,
+    html: &str,
+    from: &str,
+    reply_to: &str,
+) -> Result<Message, SendError> {
     let parse = |s: &str| {
         s.parse::<Mailbox>()
             .map_err(|e| SendError::Build(format!("{s}: {e}")))
@@ -107,8 +113,8 @@ pub fn build_message(mail: &OutboxMail, from: &str, reply_to: &str) -> Result<Me
         .to(parse(&mail.recipient)?)
         .subject(mail.subject.clone())
         .multipart(MultiPart::alternative_plain_html(
-            mail.body_text.clone(),
-            mail.body_html.clone(),
+            text.to_owned(),
+            html.to_owned(),
         ))
         .map_err(|e| SendError::Build(e.to_string()))
 }

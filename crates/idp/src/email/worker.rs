@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::transport::{MailTransport, build_message};
+use super::transport::{MailTransport, SendError, build_message};
 use crate::clock::SharedClock;
 use crate::config::MailSettings;
+use crate::crypto::Keyring;
 use crate::storage::models::OutboxMail;
 use crate::storage::{Db, DbError, outbox};
 
@@ -20,6 +21,7 @@ pub struct OutboxWorker {
     transport: MailTransport,
     clock: SharedClock,
     settings: Arc<MailSettings>,
+    keyring: Keyring,
     wake: Arc<Notify>,
 }
 
@@ -30,6 +32,7 @@ impl OutboxWorker {
         transport: MailTransport,
         clock: SharedClock,
         settings: MailSettings,
+        keyring: Keyring,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
@@ -37,6 +40,7 @@ impl OutboxWorker {
             transport,
             clock,
             settings: Arc::new(settings),
+            keyring,
             wake,
         }
     }
@@ -70,7 +74,17 @@ impl OutboxWorker {
     }
 
     async fn deliver(&self, mail: OutboxMail) -> Result<(), DbError> {
-        let result = match build_message(&mail, &self.settings.from, &self.settings.reply_to) {
+        let result = match super::open_bodies(&self.keyring, &mail)
+            .map_err(|e| SendError::Build(e.to_string()))
+            .and_then(|(text, html)| {
+                build_message(
+                    &mail,
+                    &text,
+                    &html,
+                    &self.settings.from,
+                    &self.settings.reply_to,
+                )
+            }) {
             Ok(message) => self.transport.send(message).await,
             Err(e) => Err(e),
         };

@@ -108,6 +108,7 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
     let expires_at = now + ttl_hours * 3600;
     let token_hash = token.hash();
     let mail = state.mail.clone();
+    let keyring = state.keyring.clone();
     let link_for_mail = link.clone();
 
     let invited = state
@@ -180,8 +181,14 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
                         },
                     )
                     .map_err(AppError::from)?;
-                let mail_id =
-                    crate::email::enqueue(conn, "invitation", &command.email, rendered, now)?;
+                let mail_id = crate::email::enqueue(
+                    conn,
+                    &keyring,
+                    "invitation",
+                    &command.email,
+                    rendered,
+                    now,
+                )?;
                 audit::record(
                     conn,
                     AuditRecord::success("invitation_created")

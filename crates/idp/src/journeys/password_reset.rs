@@ -122,11 +122,12 @@ async fn send_reset(
         .user(&user.id)
         .organisation(user.organisation_id.as_deref())
         .ip(client.ip_address.as_deref());
+    let keyring = state.keyring.clone();
     state
         .db
         .transaction(move |conn| {
             password_resets::replace(conn, &reset)?;
-            crate::email::enqueue(conn, "password_reset", &email, mail, now)?;
+            crate::email::enqueue(conn, &keyring, "password_reset", &email, mail, now)?;
             audit::record(conn, record, now)?;
             Ok::<_, DbError>(())
         })

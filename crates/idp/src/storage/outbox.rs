@@ -58,6 +58,9 @@ pub fn mark_sent(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(),
     diesel::update(m::mail_outbox.find(id))
         .set((
             m::sent_at.eq(now),
+            // The bodies carried one-time links: once sent they are not kept.
+            m::body_text.eq(""),
+            m::body_html.eq(""),
             m::claimed_until.eq(None::<i64>),
             m::attempts.eq(m::attempts + 1),
         ))

@@ -664,7 +664,7 @@ async fn secrets_are_not_stored_in_the_clear(backend: Backend) {
     register(&app, &link, STRONG).await;
     let html = app.get("/otp/setup").await.text().await.unwrap();
     let secret = secret_from_page(&html);
-    let (invitations, passwords, otp) = app
+    let (invitations, passwords, otp, mails) = app
         .state
         .db
         .run(|c| {
@@ -677,11 +677,21 @@ async fn secrets_are_not_stored_in_the_clear(backend: Backend) {
             let o: Vec<Vec<u8>> = otp_credentials::table
                 .select(otp_credentials::secret_sealed)
                 .load(c)?;
-            Ok::<_, idp::storage::DbError>((i, p, o))
+            let m: Vec<(String, String)> = mail_outbox::table
+                .select((mail_outbox::body_text, mail_outbox::body_html))
+                .load(c)?;
+            Ok::<_, idp::storage::DbError>((i, p, o, m))
         })
         .await
         .unwrap();
     assert!(invitations.iter().all(|h| h != &token && h.len() == 64));
+    assert!(!mails.is_empty());
+    assert!(
+        mails
+            .iter()
+            .all(|(t, h)| !t.contains(&token) && !h.contains(&token)),
+        "the outbox holds no working link (sealed, and blanked once sent)"
+    );
     assert!(
         passwords
             .iter()
