@@ -24,6 +24,8 @@ pub struct IdpState {
     pub mail: MailRenderer,
     /// The token signing keys, parsed once, refreshed from the database.
     pub keys: Arc<KeyManager>,
+    /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
+    pub trusted_proxies: Arc<Vec<crate::web::client_address::Network>>,
     /// Wakes the outbox worker after a transaction that queued mail has committed.
     pub outbox_wake: Arc<Notify>,
 }
@@ -41,6 +43,16 @@ impl IdpState {
     pub async fn build(settings: Settings, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
         let keyring = Keyring::new(&settings.master_key()?);
         let keys = KeyManager::load(&db, &keyring, clock.clone(), &settings).await?;
+        let trusted_proxies = settings
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                crate::web::client_address::Network::parse(p).ok_or_else(|| {
+                    anyhow::anyhow!("server.trusted_proxies: {p:?} is not an address or CIDR block")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let templates = Arc::new(Templates::load()?);
         let mail = MailRenderer::new(templates.clone(), &settings);
         let hasher = PasswordHasherPool::new(settings.password.hash_concurrency);
@@ -53,6 +65,7 @@ impl IdpState {
             templates,
             mail,
             keys,
+            trusted_proxies: Arc::new(trusted_proxies),
             outbox_wake: Arc::new(Notify::new()),
         })
     }

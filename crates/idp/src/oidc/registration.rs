@@ -322,7 +322,7 @@ pub async fn register(
     state: Data<IdpState>,
     body: Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    let ip_address = req.peer_addr().map(|a| a.ip().to_string());
+    let ip_address = crate::web::client_info(&req).ip_address;
     if let Err(e) = authorize(&req, &state.settings.oidc) {
         tracing::warn!(
             ip = ip_address.as_deref(),

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod authorize;
+pub mod client_address;
 pub mod flow;
 pub mod health;
 pub mod login;
@@ -121,10 +122,16 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
     }
 }
 
-/// The peer address (the TCP connection's, never a spoofable header) and the user agent.
+fn trusted_proxies(req: &HttpRequest) -> &[client_address::Network] {
+    req.app_data::<web::Data<crate::state::IdpState>>()
+        .map_or(&[], |state| state.trusted_proxies.as_slice())
+}
+
+/// The client's address (see `client_address`: a forwarded header only from trusted proxies)
+/// and the user agent.
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
-        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        ip_address: client_address::client_ip(req, trusted_proxies(req)).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)
