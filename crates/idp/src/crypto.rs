@@ -167,7 +167,10 @@ pub enum HashError {
 }
 
 impl PasswordHasherPool {
+    /// Also computes the dummy hash now, so the first login for an unknown address takes no
+    /// longer than any other.
     pub fn new(concurrency: usize) -> Self {
+        let _ = dummy_hash();
         let concurrency = if concurrency == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {

@@ -13,7 +13,8 @@ use crate::crypto::Keyring;
 use crate::storage::models::OutboxMail;
 use crate::storage::{Db, DbError, outbox};
 
-const BATCH: i64 = 20;
+/// Mails are claimed one at a time, just before sending: a claim never outlives a slow batch.
+const BATCH: i64 = 1;
 
 #[derive(Clone)]
 pub struct OutboxWorker {

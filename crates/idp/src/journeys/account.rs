@@ -158,7 +158,10 @@ fn end_all(
         .into_iter()
         .map(|s| s.id_hash)
         .collect();
-    logout::end_sessions(conn, &user.id, &all, reason, now)
+    let ended = logout::end_sessions(conn, &user.id, &all, reason, now)?;
+    // Refresh tokens outlive the session rows they came from (pruned after their lifetime).
+    authorization::revoke_for_user(conn, &user.id, now)?;
+    Ok(ended)
 }
 
 /// The lost phone: the authenticator is removed and every session ends; at the next login the

@@ -6,8 +6,8 @@ use diesel::Connection;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
+use crate::domain::PersonName;
 use crate::domain::totp::TotpSecret;
-use crate::domain::{PersonName, UserStatus};
 use crate::error::AppError;
 use crate::sessions::{self, ClientInfo, Stage};
 use crate::state::IdpState;
@@ -180,7 +180,9 @@ pub async fn complete(
                     device_name.as_deref(),
                     now,
                 )?;
-                users::set_status(conn, &session.user_id, UserStatus::Active, now)?;
+                if !users::activate(conn, &session.user_id, now)? {
+                    return Err(OtpSetupError::NotInSetup);
+                }
                 session_rows::authenticate(
                     conn,
                     &session.id_hash,
@@ -191,6 +193,12 @@ pub async fn complete(
                 let ended = if completion.logout_others {
                     let others =
                         session_rows::other_sessions(conn, &session.user_id, &session.id_hash)?;
+                    crate::storage::authorization::revoke_for_user_except_session(
+                        conn,
+                        &session.user_id,
+                        &session.id_hash,
+                        now,
+                    )?;
                     crate::journeys::logout::end_sessions(
                         conn,
                         &session.user_id,

@@ -50,17 +50,26 @@ impl Discovery {
                 "organisation", "role"
             ],
             "acr_values_supported": [settings.oidc.acr],
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "prompt_values_supported": ["none", "login"],
             "ui_locales_supported": ["nl", "en"],
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
-            "require_request_uri_registration": true,
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
             "frontchannel_logout_supported": false,
             "authorization_response_iss_parameter_supported": true,
         });
+        let mut document = document;
+        // Registration is advertised only when it is enabled (an initial access token is set).
+        let registration_enabled = settings
+            .oidc
+            .initial_access_token
+            .as_ref()
+            .is_some_and(|t| !secrecy::ExposeSecret::expose_secret(t).is_empty());
+        if !registration_enabled && let Some(map) = document.as_object_mut() {
+            map.remove("registration_endpoint");
+        }
         Self(web::Bytes::from(document.to_string()))
     }
 }

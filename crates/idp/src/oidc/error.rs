@@ -47,6 +47,9 @@ pub enum Challenge {
     Basic,
     /// RFC 6750 §3: bearer token errors.
     Bearer,
+    /// RFC 6750 §3.1: a request that carried no token at all gets the challenge without an
+    /// error code.
+    BearerWithoutToken,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +81,14 @@ impl OAuthError {
             code: OAuthErrorCode::InvalidClient,
             description: "client authentication failed".into(),
             challenge,
+        }
+    }
+
+    pub fn missing_token() -> Self {
+        Self {
+            code: OAuthErrorCode::InvalidToken,
+            description: "an access token is required".into(),
+            challenge: Challenge::BearerWithoutToken,
         }
     }
 
@@ -136,9 +147,6 @@ impl ResponseError for OAuthError {
             .insert_header(("Cache-Control", "no-store"))
             .insert_header(("Pragma", "no-cache"));
         match self.challenge {
-            Challenge::Basic => {
-                response.insert_header(("WWW-Authenticate", "Basic realm=\"hcc-identity\""));
-            }
             Challenge::Bearer => {
                 response.insert_header((
                     "WWW-Authenticate",
@@ -149,7 +157,17 @@ impl ResponseError for OAuthError {
                     ),
                 ));
             }
-            Challenge::None => {}
+            Challenge::BearerWithoutToken => {
+                response.insert_header(("WWW-Authenticate", "Bearer realm=\"hcc-identity\""));
+            }
+            // Every 401 names a scheme (RFC 7235 §3.1); a failed client authentication offers
+            // HTTP Basic (RFC 6749 §5.2), whichever method the client tried.
+            Challenge::Basic | Challenge::None
+                if self.status_code() == StatusCode::UNAUTHORIZED =>
+            {
+                response.insert_header(("WWW-Authenticate", "Basic realm=\"hcc-identity\""));
+            }
+            Challenge::Basic | Challenge::None => {}
         }
         response.json(serde_json::json!({
             "error": self.code.as_str(),

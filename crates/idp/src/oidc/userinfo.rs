@@ -30,7 +30,7 @@ pub async fn post(
 }
 
 async fn respond(state: &IdpState, token: Option<String>) -> Result<HttpResponse, OAuthError> {
-    let token = token.ok_or_else(|| OAuthError::invalid_token("an access token is required"))?;
+    let token = token.ok_or_else(OAuthError::missing_token)?;
     let claims = bearer::check(state, &token).await?.ok_or_else(|| {
         OAuthError::invalid_token("the access token is invalid, expired or revoked")
     })?;

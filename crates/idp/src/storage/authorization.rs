@@ -171,6 +171,27 @@ pub fn revoke_for_user(
     .execute(conn)?)
 }
 
+/// Every refresh token of the user except those issued in the session `keep`.
+pub fn revoke_for_user_except_session(
+    conn: &mut DbConnection,
+    user_id: &str,
+    keep: &str,
+    now: UnixTime,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        rt::refresh_tokens
+            .filter(rt::user_id.eq(user_id))
+            .filter(rt::revoked_at.is_null())
+            .filter(
+                rt::session_id_hash
+                    .is_null()
+                    .or(rt::session_id_hash.ne(keep)),
+            ),
+    )
+    .set(rt::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
 pub fn revoke_for_sessions(
     conn: &mut DbConnection,
     session_hashes: &[String],

@@ -29,6 +29,21 @@ pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> Result<Option<Us
         .optional()?)
 }
 
+/// Activates the account after the authenticator set-up, unless it was disabled meanwhile.
+pub fn activate(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, DbError> {
+    Ok(diesel::update(
+        u::users.find(id).filter(
+            u::status.eq_any([UserStatus::PendingOtp.as_str(), UserStatus::Active.as_str()]),
+        ),
+    )
+    .set((
+        u::status.eq(UserStatus::Active.as_str()),
+        u::updated_at.eq(now),
+    ))
+    .execute(conn)?
+        == 1)
+}
+
 pub fn set_status(
     conn: &mut DbConnection,
     id: &str,
@@ -50,15 +65,20 @@ pub fn complete_registration(
     language: &str,
     now: UnixTime,
 ) -> Result<(), DbError> {
-    diesel::update(u::users.find(id))
-        .set((
-            u::first_name.eq(first_name),
-            u::last_name.eq(last_name),
-            u::language.eq(language),
-            u::status.eq(UserStatus::PendingOtp.as_str()),
-            u::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    // Only from `invited`: a disable that raced with the registration stays in force.
+    diesel::update(
+        u::users
+            .find(id)
+            .filter(u::status.eq(UserStatus::Invited.as_str())),
+    )
+    .set((
+        u::first_name.eq(first_name),
+        u::last_name.eq(last_name),
+        u::language.eq(language),
+        u::status.eq(UserStatus::PendingOtp.as_str()),
+        u::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 

@@ -10,5 +10,6 @@ mod onboarding;
 mod outbox;
 mod recovery;
 mod registration;
+mod sessions;
 mod storage;
 mod throttling;

@@ -1184,7 +1184,22 @@ async fn back_channel_logout_token(backend: Backend) {
 
 // 15. Discovery and the JWKS.
 async fn discovery_and_jwks(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // Registration is advertised only when it is enabled.
+    let closed = spawn_app(backend).await;
+    let metadata: Value = closed
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(metadata.get("registration_endpoint").is_none());
+    drop(closed);
+
+    let options = Options {
+        initial_access_token: Some("iat-discovery".into()),
+        ..Options::default()
+    };
+    let app = spawn_app_with(backend, options).await;
     let response = app.get("/.well-known/openid-configuration").await;
     assert_eq!(response.status(), StatusCode::OK);
     let metadata: Value = response.json().await.unwrap();

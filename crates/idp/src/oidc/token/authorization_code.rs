@@ -111,6 +111,15 @@ pub async fn exchange(
                 }
                 (None, None) => {}
             }
+            // A code issued just before a logout (or "log out other devices", or an administrator's
+            // action) must not outlive the session it came from.
+            if let Some(session) = &row.session_id_hash
+                && crate::storage::sessions::find_live(conn, session, now)?.is_none()
+            {
+                return Ok(Outcome::Refused(
+                    "the session that issued the code has ended",
+                ));
+            }
             let active = crate::storage::users::find(conn, &row.user_id)?
                 .is_some_and(|u| u.status == UserStatus::Active.as_str());
             if !active {
