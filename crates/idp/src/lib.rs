@@ -2,6 +2,7 @@
 //! docs/ARCHITECTURE.md maps the modules below to the journeys of the manual.
 
 pub mod admin;
+pub mod background;
 pub mod clock;
 pub mod config;
 pub mod crypto;

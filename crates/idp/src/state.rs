@@ -26,6 +26,8 @@ pub struct IdpState {
     pub keys: Arc<KeyManager>,
     /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
     pub trusted_proxies: Arc<Vec<crate::web::client_address::Network>>,
+    /// Tracked background work (see `background`).
+    pub background: crate::background::Background,
     /// Wakes the outbox worker after a transaction that queued mail has committed.
     pub outbox_wake: Arc<Notify>,
 }
@@ -66,6 +68,7 @@ impl IdpState {
             mail,
             keys,
             trusted_proxies: Arc::new(trusted_proxies),
+            background: crate::background::Background::default(),
             outbox_wake: Arc::new(Notify::new()),
         })
     }

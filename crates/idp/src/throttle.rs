@@ -195,8 +195,8 @@ pub fn succeeded(conn: &mut DbConnection, subjects: &[Subject]) -> Result<(), Db
     Ok(())
 }
 
-/// Mail sending limits: true when one more mail to/for `subjects` is within the hourly limits;
-/// counts the request either way.
+/// Mail sending limits: true when one more mail for `email` (from `ip`) is within the hourly
+/// limits; counts the request either way.
 pub fn allow_mail(
     conn: &mut DbConnection,
     settings: &ThrottleSettings,
@@ -214,14 +214,15 @@ pub fn allow_mail(
         now,
         window_start,
     )?;
-    let address = throttle::record(
-        conn,
-        &format!("mail:ip:{}", ip.unwrap_or("unknown")),
-        now,
-        window_start,
-    )?;
-    Ok(account.failures <= settings.mail_per_address_per_hour
-        && address.failures <= settings.mail_per_ip_per_hour)
+    // Without a client address (an administrator's action) only the address is limited.
+    let address_ok = match ip {
+        Some(ip) => {
+            throttle::record(conn, &format!("mail:ip:{ip}"), now, window_start)?.failures
+                <= settings.mail_per_ip_per_hour
+        }
+        None => true,
+    };
+    Ok(account.failures <= settings.mail_per_address_per_hour && address_ok)
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
         return keys::revoke_all(&settings).await;
     }
     let state = admin_state(settings).await?;
-    match command {
+    let result = match command {
         AdminCommand::Org(OrgCommand::Create { name, if_missing }) => {
             org_create(&state, &name, if_missing).await
         }
@@ -179,7 +179,13 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
         AdminCommand::Keys(KeysCommand::RevokeAll) => {
             unreachable!("handled before loading the keys")
         }
-    }
+    };
+    // Back-channel logout notices started by the command go out before the process ends.
+    state
+        .background
+        .wait(std::time::Duration::from_secs(30))
+        .await;
+    result
 }
 
 async fn org_create(state: &IdpState, name: &str, if_missing: bool) -> anyhow::Result<()> {

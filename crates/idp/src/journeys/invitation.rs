@@ -58,6 +58,8 @@ pub enum InviteError {
     AlreadyRegistered(Email),
     #[error("HCC staff have no organisation; other roles need one")]
     OrganisationMismatch,
+    #[error("too many invitation mails for this address in the last hour")]
+    RateLimited,
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -111,6 +113,20 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
     let keyring = state.keyring.clone();
     let link_for_mail = link.clone();
 
+    if let Inviter::Superuser { .. } = &command.inviter {
+        // Invitation mails from the organisations' own administrators count against the same
+        // hourly per-address limit as forgot-password mails (HCC staff are not limited).
+        let (settings, address) = (state.settings.throttle.clone(), command.email.clone());
+        let allowed = state
+            .db
+            .run(move |conn| {
+                crate::throttle::allow_mail(conn, &settings, address.as_str(), None, now)
+            })
+            .await?;
+        if !allowed {
+            return Err(InviteError::RateLimited);
+        }
+    }
     let invited = state
         .db
         .run(move |conn| {

@@ -28,7 +28,7 @@ pub fn request_in_background(
     client: ClientInfo,
 ) {
     let state = state.clone();
-    tokio::spawn(async move {
+    state.background.clone().spawn(async move {
         if let Err(e) = request(&state, &email, language, &client).await {
             tracing::error!(error = %e, "password reset request failed");
         }

@@ -38,7 +38,7 @@ pub fn notify(state: &IdpState, user_id: &str, session_id_hash: &str, clients: V
     let state = state.clone();
     let user_id = user_id.to_owned();
     let session_sid = sid(&state, session_id_hash);
-    tokio::spawn(async move {
+    state.background.clone().spawn(async move {
         let http = match reqwest::Client::builder()
             .timeout(Duration::from_secs(
                 state.settings.oidc.backchannel_timeout_seconds,

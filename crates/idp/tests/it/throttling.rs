@@ -412,7 +412,58 @@ async fn a_burst_of_codes_cannot_pass_the_limit(backend: Backend) {
     assert_eq!(counted.failures, 3);
 }
 
+/// A superuser's invitations count against the same hourly per-address mail limit.
+async fn invitation_mails_from_superusers_are_rate_limited(backend: Backend) {
+    use idp::journeys::invitation::{InviteCommand, InviteError, Inviter, invite};
+    let app = spawn_app(backend).await;
+    let org = app.create_organisation("EK88").await;
+    let superuser = idp::storage::models::User {
+        id: idp::storage::models::new_id(),
+        organisation_id: Some(org.clone()),
+        email: "superuser@ek88.nl".into(),
+        first_name: None,
+        last_name: None,
+        status: "active".into(),
+        role: "superuser".into(),
+        language: "nl".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    let superuser_id = superuser.id.clone();
+    app.state
+        .db
+        .run(move |c| idp::storage::users::insert(c, &superuser))
+        .await
+        .unwrap();
+    let command = || InviteCommand {
+        inviter: Inviter::Superuser {
+            user_id: superuser_id.clone(),
+            organisation_id: org.clone(),
+        },
+        organisation_id: Some(org.clone()),
+        email: idp::domain::Email::parse("ruud@ek88.nl").unwrap(),
+        first_name: None,
+        last_name: None,
+        role: idp::domain::Role::Member,
+        language: idp::domain::Language::Nl,
+    };
+    for _ in 0..5 {
+        invite(&app.state, command()).await.unwrap();
+    }
+    assert!(matches!(
+        invite(&app.state, command()).await,
+        Err(InviteError::RateLimited)
+    ));
+    // HCC staff are not limited.
+    let staff = InviteCommand {
+        inviter: Inviter::HccStaff { user_id: None },
+        ..command()
+    };
+    invite(&app.state, staff).await.unwrap();
+}
+
 both_backends!(
+    invitation_mails_from_superusers_are_rate_limited,
     a_burst_of_codes_cannot_pass_the_limit,
     wrong_passwords_are_throttled_and_released,
     unknown_addresses_are_throttled_the_same_way,
