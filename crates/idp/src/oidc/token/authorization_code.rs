@@ -37,7 +37,6 @@ enum Outcome {
         scope: Scope,
         nonce: Option<String>,
         refresh: Option<OpaqueToken>,
-        code_hash: String,
     },
     Refused(&'static str),
 }
@@ -61,6 +60,14 @@ pub async fn exchange(
     let client_id = client.client_id.clone();
     let offline_allowed = client.allows_grant(GRANT_REFRESH_TOKEN);
     let refresh_ttl = state.settings.tokens.refresh_token_days * 86_400;
+
+    // The access token's id is bound to the code in the same transaction that uses the code,
+
+    // so a replay at any later moment revokes it.
+
+    let jti = uuid::Uuid::new_v4().to_string();
+
+    let code_jti = jti.clone();
 
     let outcome = state
         .db
@@ -86,6 +93,7 @@ pub async fn exchange(
                 audit::record(conn, record, now)?;
                 return Ok(Outcome::Refused("the code was already used"));
             }
+            authorization::set_code_access_token(conn, &code_hash, &code_jti)?;
             if row.expires_at <= now {
                 return Ok(Outcome::Refused("the code has expired"));
             }
@@ -160,34 +168,28 @@ pub async fn exchange(
                 scope,
                 nonce: row.nonce,
                 refresh,
-                code_hash,
             })
         })
         .await?;
-    let (auth, scope, nonce, refresh, code_hash) = match outcome {
+    let (auth, scope, nonce, refresh) = match outcome {
         Outcome::Issued {
             auth,
             scope,
             nonce,
             refresh,
-            code_hash,
-        } => (auth, scope, nonce, refresh, code_hash),
+        } => (auth, scope, nonce, refresh),
         Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
     };
-    let (response, jti) = respond(
+    respond(
         state,
         client,
         &auth,
         &scope,
         nonce,
         refresh.map(|t| t.expose().to_owned()),
+        jti,
     )
-    .await?;
-    state
-        .db
-        .run(move |conn| authorization::set_code_access_token(conn, &code_hash, &jti))
-        .await?;
-    Ok(response)
+    .await
 }
 
 #[cfg(test)]

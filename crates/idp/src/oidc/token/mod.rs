@@ -77,7 +77,8 @@ pub async fn respond(
     scope: &Scope,
     nonce: Option<String>,
     refresh_token: Option<String>,
-) -> Result<(TokenResponse, String), OAuthError> {
+    jti: String,
+) -> Result<TokenResponse, OAuthError> {
     let (user_id, claim_scope) = (auth.user_id.clone(), scope.clone());
     let claims = state
         .db
@@ -85,7 +86,7 @@ pub async fn respond(
         .await?
         .map(|(_, claims)| claims)
         .unwrap_or_default();
-    let minted = mint(state, client, auth, scope, claims, nonce)?;
+    let minted = mint(state, client, auth, scope, claims, nonce, jti)?;
     let response = TokenResponse {
         access_token: minted.access_token,
         token_type: "Bearer",
@@ -94,7 +95,7 @@ pub async fn respond(
         refresh_token,
         id_token: minted.id_token,
     };
-    Ok((response, minted.jti))
+    Ok(response)
 }
 
 fn sign_error(e: crate::keys::KeyError) -> OAuthError {
@@ -109,10 +110,10 @@ pub fn mint(
     scope: &Scope,
     user: UserClaims,
     nonce: Option<String>,
+    jti: String,
 ) -> Result<Minted, OAuthError> {
     let now = state.now();
     let settings = &state.settings;
-    let jti = uuid::Uuid::new_v4().to_string();
     let session_sid = auth.session_id_hash.as_deref().map(|h| sid(state, h));
     let access = AccessTokenClaims {
         iss: settings.issuer.clone(),

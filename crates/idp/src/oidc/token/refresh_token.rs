@@ -121,13 +121,14 @@ pub async fn exchange(
             ));
         }
     };
-    let (response, _) = respond(
+    let response = respond(
         state,
         client,
         &auth,
         &scope,
         None,
         Some(token.expose().to_owned()),
+        uuid::Uuid::new_v4().to_string(),
     )
     .await?;
     Ok(response)
