@@ -25,73 +25,23 @@ pub fn find(conn: &mut DbConnection, key: &str) -> Result<Option<Counter>, DbErr
         .optional()?)
 }
 
-/// Counts one failure; failures older than `window_start` are forgotten first. Returns the
-/// counter after the increment, with `failures` as this increment left it (read back by the
-/// same statement, so concurrent requests each see their own count). Call it outside a
-/// transaction: on PostgreSQL a refused insert would abort the surrounding one.
+/// Counts one failure now (a reservation that is at once a failure); failures older than
+/// `window_start` are forgotten first. Returns the counter with `failures` as this increment
+/// left it. Call it outside a transaction: on PostgreSQL a refused insert would abort the
+/// surrounding one.
 pub fn record(
     conn: &mut DbConnection,
     key: &str,
     now: UnixTime,
     window_start: UnixTime,
 ) -> Result<Counter, DbError> {
-    for _ in 0..3 {
-        // Within the window: add one, atomically.
-        let counted: Option<i32> = diesel::update(
-            t::throttle_counters
-                .find(key)
-                .filter(t::last_failure_at.ge(window_start)),
-        )
-        .set((t::failures.eq(t::failures + 1), t::last_failure_at.eq(now)))
-        .returning(t::failures)
-        .get_result(conn)
-        .optional()?;
-        let failures = match counted {
-            Some(failures) => failures,
-            None => {
-                // A stale counter starts again at one.
-                let restarted = diesel::update(
-                    t::throttle_counters
-                        .find(key)
-                        .filter(t::last_failure_at.lt(window_start)),
-                )
-                .set((
-                    t::failures.eq(1),
-                    t::first_failure_at.eq(now),
-                    t::last_failure_at.eq(now),
-                    t::locked_until.eq(None::<i64>),
-                ))
-                .execute(conn)?;
-                if restarted == 0 {
-                    let inserted = diesel::insert_into(t::throttle_counters)
-                        .values((
-                            t::key.eq(key),
-                            t::failures.eq(1),
-                            t::first_failure_at.eq(now),
-                            t::last_failure_at.eq(now),
-                        ))
-                        .execute(conn);
-                    match inserted {
-                        Ok(_) => {}
-                        // Another request inserted it first: count on that row.
-                        Err(diesel::result::Error::DatabaseError(
-                            diesel::result::DatabaseErrorKind::UniqueViolation,
-                            _,
-                        )) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                1
-            }
-        };
-        if let Some(counter) = find(conn, key)? {
-            return Ok(Counter {
-                failures,
-                ..counter
-            });
-        }
-    }
-    find(conn, key)?.ok_or(DbError::Query(diesel::result::Error::NotFound))
+    let failures = reserve(conn, key, now, window_start)?;
+    mark_failed(conn, key, now)?;
+    let counter = find(conn, key)?.ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+    Ok(Counter {
+        failures,
+        ..counter
+    })
 }
 
 /// Reserves one attempt before a secret is checked: adds one to the counter atomically and
