@@ -227,6 +227,16 @@ impl Settings {
         self.issuer.starts_with("https://")
     }
 
+    /// A cookie's name: `__Host-` prefixed over https, so the browser only accepts it Secure,
+    /// for this host alone and the whole path (a sibling subdomain cannot plant one).
+    pub fn cookie_name(&self, base: &str) -> String {
+        if self.secure_cookies() {
+            format!("__Host-{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
             self.data_dir
@@ -292,4 +302,27 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_host_prefixed_over_https() {
+        let mut settings = Settings::defaults().unwrap();
+        assert_eq!(settings.cookie_name("hcc_csrf"), "hcc_csrf");
+        settings.issuer = "https://login.portaalwerkgever.nl".into();
+        assert!(settings.secure_cookies());
+        assert_eq!(settings.cookie_name("hcc_csrf"), "__Host-hcc_csrf");
+    }
+
+    #[test]
+    fn production_refuses_an_http_issuer() {
+        let mut settings = Settings::defaults().unwrap();
+        settings.profile = "production".into();
+        assert!(settings.validate().is_err());
+        settings.issuer = "https://login.portaalwerkgever.nl".into();
+        assert!(settings.validate().is_ok());
+    }
 }

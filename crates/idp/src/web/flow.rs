@@ -28,24 +28,38 @@ fn cookie(state: &IdpState, name: String, value: String) -> Cookie<'static> {
 pub fn session_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
     cookie(
         state,
-        state.settings.session.cookie_name.clone(),
+        state
+            .settings
+            .cookie_name(&state.settings.session.cookie_name),
         value.to_owned(),
     )
 }
 
-pub fn expired(name: &str) -> Cookie<'static> {
-    let mut c = Cookie::build(name.to_owned(), "").path("/").finish();
+/// A cookie that removes `base` (named and flagged as it was set).
+pub fn expired(state: &IdpState, base: &str) -> Cookie<'static> {
+    let mut c = Cookie::build(state.settings.cookie_name(base), "")
+        .path("/")
+        .secure(state.settings.secure_cookies())
+        .finish();
     c.make_removal();
     c
 }
 
 pub fn auth_request_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
-    cookie(state, AUTH_REQUEST_COOKIE.to_owned(), value.to_owned())
+    cookie(
+        state,
+        state.settings.cookie_name(AUTH_REQUEST_COOKIE),
+        value.to_owned(),
+    )
 }
 
 pub fn session_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<String> {
-    req.cookie(&state.settings.session.cookie_name)
-        .map(|c| c.value().to_owned())
+    req.cookie(
+        &state
+            .settings
+            .cookie_name(&state.settings.session.cookie_name),
+    )
+    .map(|c| c.value().to_owned())
 }
 
 pub async fn current_session(
@@ -90,7 +104,7 @@ pub async fn finish(
     landing: Landing,
 ) -> Result<HttpResponse, PageError> {
     if let Some(parked_cookie) = req
-        .cookie(AUTH_REQUEST_COOKIE)
+        .cookie(&state.settings.cookie_name(AUTH_REQUEST_COOKIE))
         .map(|c| c.value().to_owned())
         && let Some(request) = code::parked(state, &parked_cookie)
             .await
@@ -101,7 +115,7 @@ pub async fn finish(
     {
         return Ok(page
             .redirect(&location)
-            .cookie(expired(AUTH_REQUEST_COOKIE))
+            .cookie(expired(state, AUTH_REQUEST_COOKIE))
             .finish());
     }
     Ok(page

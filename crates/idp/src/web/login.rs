@@ -36,7 +36,7 @@ pub struct OtpForm {
 
 /// The parked request's language and login hint, if a client is waiting.
 async fn parked_hints(req: &HttpRequest, state: &IdpState) -> (Option<Language>, Option<String>) {
-    let Some(cookie) = req.cookie(flow::AUTH_REQUEST_COOKIE) else {
+    let Some(cookie) = req.cookie(&state.settings.cookie_name(flow::AUTH_REQUEST_COOKIE)) else {
         return (None, None);
     };
     match code::parked(state, cookie.value()).await {

@@ -71,7 +71,7 @@ async fn handle(
             .await
             .map_err(|e| page.error(e))?;
     }
-    let cookie = flow::expired(&state.settings.session.cookie_name);
+    let cookie = flow::expired(&state, &state.settings.session.cookie_name);
     match request.redirect {
         Some(uri) => {
             let location = match &request.state {

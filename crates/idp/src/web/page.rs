@@ -40,7 +40,7 @@ impl Page {
             .find(|(k, _)| k == "lang")
             .and_then(|(_, v)| Language::from_tag(&v));
         let from_cookie = req
-            .cookie(LANGUAGE_COOKIE)
+            .cookie(&state.settings.cookie_name(LANGUAGE_COOKIE))
             .and_then(|c| Language::from_tag(c.value()));
         let from_header = req
             .headers()
@@ -55,7 +55,10 @@ impl Page {
         Self {
             lang,
             state: state.clone(),
-            csrf: CsrfCookie::from_cookie(req.cookie(csrf::COOKIE).map(|c| c.value().to_owned())),
+            csrf: CsrfCookie::from_cookie(
+                req.cookie(&state.settings.cookie_name(csrf::COOKIE))
+                    .map(|c| c.value().to_owned()),
+            ),
             lang_chosen: chosen.is_some(),
             path: req.path().to_owned(),
             query: req.query_string().to_owned(),
@@ -166,22 +169,28 @@ impl Page {
         let secure = self.state.settings.secure_cookies();
         if self.csrf.is_new {
             builder.cookie(
-                Cookie::build(csrf::COOKIE, self.csrf.value.clone())
-                    .path("/")
-                    .http_only(true)
-                    .secure(secure)
-                    .same_site(SameSite::Lax)
-                    .finish(),
+                Cookie::build(
+                    self.state.settings.cookie_name(csrf::COOKIE),
+                    self.csrf.value.clone(),
+                )
+                .path("/")
+                .http_only(true)
+                .secure(secure)
+                .same_site(SameSite::Lax)
+                .finish(),
             );
         }
         if self.lang_chosen {
             builder.cookie(
-                Cookie::build(LANGUAGE_COOKIE, self.lang.code())
-                    .path("/")
-                    .secure(secure)
-                    .same_site(SameSite::Lax)
-                    .max_age(actix_web::cookie::time::Duration::days(365))
-                    .finish(),
+                Cookie::build(
+                    self.state.settings.cookie_name(LANGUAGE_COOKIE),
+                    self.lang.code(),
+                )
+                .path("/")
+                .secure(secure)
+                .same_site(SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::days(365))
+                .finish(),
             );
         }
     }
@@ -196,7 +205,7 @@ impl Page {
 
     /// Checks the CSRF token of a posted form against this browser's cookie.
     pub fn check_csrf(&self, req: &HttpRequest, form_token: &str) -> Result<(), PageError> {
-        let cookie = req.cookie(csrf::COOKIE);
+        let cookie = req.cookie(&self.state.settings.cookie_name(csrf::COOKIE));
         if csrf::verify(
             &self.state.keyring,
             cookie.as_ref().map(|c| c.value()),
