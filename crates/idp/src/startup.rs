@@ -44,11 +44,14 @@ impl Application {
         ));
         let worker = outbox_worker(&state)?;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let backchannel =
+            tokio::spawn(crate::oidc::backchannel::BackchannelWorker::new(state.clone())?.run());
         let worker = tokio::spawn(async move {
             // The key refresher and housekeeping live as long as the outbox worker: all stop
             // together.
             let _refresher = AbortOnDrop(refresher);
             let _housekeeping = AbortOnDrop(housekeeping);
+            let _backchannel = AbortOnDrop(backchannel);
             worker.run().await;
         });
 

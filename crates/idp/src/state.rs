@@ -28,6 +28,8 @@ pub struct IdpState {
     pub trusted_proxies: Arc<Vec<crate::web::client_address::Network>>,
     /// Tracked background work (see `background`).
     pub background: crate::background::Background,
+    /// Wakes the back-channel logout worker after a transaction that queued notices committed.
+    pub backchannel_wake: Arc<Notify>,
     /// Wakes the outbox worker after a transaction that queued mail has committed.
     pub outbox_wake: Arc<Notify>,
 }
@@ -69,6 +71,7 @@ impl IdpState {
             keys,
             trusted_proxies: Arc::new(trusted_proxies),
             background: crate::background::Background::default(),
+            backchannel_wake: Arc::new(Notify::new()),
             outbox_wake: Arc::new(Notify::new()),
         })
     }

@@ -4,19 +4,22 @@
 
 use crate::error::AppError;
 use crate::oidc::backchannel;
-use crate::oidc::client::Client;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::{DbConnection, DbError, authorization, clients, sessions};
 
-/// What ending a set of sessions touched, for the back-channel notifications.
+/// What ending a set of sessions did.
 #[derive(Debug, Default)]
 pub struct Ended {
-    pub sessions: Vec<(String, Vec<Client>)>,
+    /// The ended sessions (their keys).
+    pub sessions: Vec<String>,
+    /// Back-channel logout notices queued with them.
+    pub notices: usize,
 }
 
-/// Ends `session_hashes` of `user_id` inside the caller's transaction. Call [`notify`] after
-/// the transaction committed.
+/// Ends `session_hashes` of `user_id` inside the caller's transaction, and queues a
+/// back-channel logout notice for every client that received tokens in them and registered a
+/// `backchannel_logout_uri`. Call [`notify`] after the transaction committed.
 pub fn end_sessions(
     conn: &mut DbConnection,
     user_id: &str,
@@ -27,12 +30,14 @@ pub fn end_sessions(
     let mut ended = Ended::default();
     for hash in session_hashes {
         let client_ids = authorization::clients_of_session(conn, hash)?;
-        let involved = clients::find_many(conn, &client_ids)?
-            .into_iter()
-            .map(Client::from_row)
-            .collect();
+        for client in clients::find_many(conn, &client_ids)? {
+            if let Some(uri) = &client.backchannel_logout_uri {
+                backchannel::enqueue(conn, &client.client_id, uri, user_id, hash, now)?;
+                ended.notices += 1;
+            }
+        }
         sessions::delete(conn, hash)?;
-        ended.sessions.push((hash.clone(), involved));
+        ended.sessions.push(hash.clone());
     }
     let revoked = authorization::revoke_for_sessions(conn, session_hashes, now)?;
     if !session_hashes.is_empty() {
@@ -55,10 +60,10 @@ pub fn end_sessions(
     Ok(ended)
 }
 
-/// Sends the back-channel logout tokens for what [`end_sessions`] ended.
-pub fn notify(state: &IdpState, user_id: &str, ended: Ended) {
-    for (hash, clients) in ended.sessions {
-        backchannel::notify(state, user_id, &hash, clients);
+/// Wakes the back-channel worker for the notices [`end_sessions`] queued.
+pub fn notify(state: &IdpState, _user_id: &str, ended: Ended) {
+    if ended.notices > 0 {
+        state.backchannel_wake.notify_one();
     }
 }
 

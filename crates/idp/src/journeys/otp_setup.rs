@@ -226,11 +226,7 @@ pub async fn complete(
         .await?;
     match result {
         Ok((user_id, ended)) => {
-            let ended_sessions = ended
-                .sessions
-                .iter()
-                .map(|(hash, _)| hash.clone())
-                .collect();
+            let ended_sessions = ended.sessions.clone();
             crate::journeys::logout::notify(state, &user_id, ended);
             Ok(Completed {
                 user_id,

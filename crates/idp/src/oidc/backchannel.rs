@@ -1,18 +1,28 @@
 //! Back-Channel Logout 1.0: when a session ends, every client that received tokens in it and
 //! registered a `backchannel_logout_uri` gets a signed logout token (§2.4) POSTed to it (§2.5).
-//! Delivery happens in the background with a few retries; each result is audited.
+//! The notice is committed with the session end (storage::logout_notices) and delivered by this
+//! worker with retries and backoff; the token is signed at delivery, so it is fresh whenever
+//! the relying party comes back. Each outcome is audited.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::sync::Notify;
 
 use super::claims::sid;
-use super::client::Client;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
+use crate::storage::logout_notices::{self, LogoutNotice};
+use crate::storage::models::new_id;
+use crate::storage::{DbConnection, DbError};
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-const ATTEMPTS: u32 = 3;
+const CLAIM_SECONDS: i64 = 60;
+const RETRY_BASE_SECONDS: i64 = 2;
+const RETRY_MAX_SECONDS: i64 = 3600;
+/// After a day a notice is pointless: the relying party's own session limits have applied.
+const GIVE_UP_AFTER_SECONDS: i64 = 86_400;
 
 #[derive(Debug, Serialize)]
 struct LogoutToken {
@@ -26,84 +36,139 @@ struct LogoutToken {
     events: serde_json::Value,
 }
 
-/// Notifies `clients` that the session `session_id_hash` of `user_id` ended.
-pub fn notify(state: &IdpState, user_id: &str, session_id_hash: &str, clients: Vec<Client>) {
-    let targets: Vec<(Client, String)> = clients
-        .into_iter()
-        .filter_map(|c| c.backchannel_logout_uri.clone().map(|uri| (c, uri)))
-        .collect();
-    if targets.is_empty() {
-        return;
-    }
-    let state = state.clone();
-    let user_id = user_id.to_owned();
-    let session_sid = sid(&state, session_id_hash);
-    state.background.clone().spawn(async move {
-        let http = match reqwest::Client::builder()
+/// Queues a notice for `client_id` at `uri` in the caller's transaction.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    client_id: &str,
+    uri: &str,
+    user_id: &str,
+    session_id_hash: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    logout_notices::enqueue(
+        conn,
+        &LogoutNotice {
+            id: new_id(),
+            client_id: client_id.to_owned(),
+            uri: uri.to_owned(),
+            user_id: user_id.to_owned(),
+            session_id_hash: session_id_hash.to_owned(),
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: now,
+            claimed_until: None,
+            delivered_at: None,
+            given_up_at: None,
+            last_error: None,
+        },
+    )
+}
+
+/// Delivers queued notices; woken when one is queued, and by a timer otherwise.
+#[derive(Clone)]
+pub struct BackchannelWorker {
+    state: IdpState,
+    http: reqwest::Client,
+    wake: Arc<Notify>,
+}
+
+impl BackchannelWorker {
+    pub fn new(state: IdpState) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(
                 state.settings.oidc.backchannel_timeout_seconds,
             ))
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-        {
-            Ok(http) => http,
-            Err(e) => {
-                tracing::error!(error = %e, "back-channel logout: no HTTP client");
-                return;
+            .build()?;
+        let wake = state.backchannel_wake.clone();
+        Ok(Self { state, http, wake })
+    }
+
+    pub async fn run(self) {
+        loop {
+            match self.drain().await {
+                Ok(0) => {}
+                Ok(_) => continue,
+                Err(e) => tracing::warn!(error = %e, "back-channel logout: database unavailable"),
             }
-        };
-        for (client, uri) in targets {
-            let now = state.now();
-            let token = LogoutToken {
-                iss: state.settings.issuer.clone(),
-                aud: client.client_id.clone(),
-                iat: now,
-                exp: now + 120,
-                jti: uuid::Uuid::new_v4().to_string(),
-                sub: user_id.clone(),
-                sid: session_sid.clone(),
-                events: serde_json::json!({ EVENT: {} }),
-            };
-            let Ok(jwt) = state.keys.sign(Some("logout+jwt"), &token) else {
-                continue;
-            };
-            let mut delivered = false;
-            for attempt in 0..ATTEMPTS {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
-                }
-                match http
-                    .post(&uri)
-                    .form(&[("logout_token", jwt.as_str())])
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => {
-                        delivered = true;
-                        break;
-                    }
-                    Ok(r) => {
-                        tracing::warn!(client_id = %client.client_id, status = %r.status(), "back-channel logout refused")
-                    }
-                    Err(e) => {
-                        tracing::warn!(client_id = %client.client_id, error = %e, "back-channel logout failed")
-                    }
-                }
-            }
-            let (client_id, user) = (client.client_id.clone(), user_id.clone());
-            let _ = state
-                .db
-                .run(move |conn| {
-                    let base = if delivered {
-                        AuditRecord::success("backchannel_logout")
-                    } else {
-                        AuditRecord::failure("backchannel_logout")
-                    };
-                    let mut record = base.user(&user);
-                    record.client_id = Some(client_id);
-                    audit::record(conn, record, now)
-                })
-                .await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
         }
-    });
+    }
+
+    /// Delivers every notice that is due now; returns how many were attempted.
+    pub async fn drain(&self) -> Result<usize, DbError> {
+        let mut attempted = 0;
+        loop {
+            let now = self.state.now();
+            let Some(notice) = self
+                .state
+                .db
+                .run(move |conn| logout_notices::claim_due(conn, now, CLAIM_SECONDS))
+                .await?
+            else {
+                return Ok(attempted);
+            };
+            attempted += 1;
+            self.deliver(notice).await?;
+        }
+    }
+
+    async fn deliver(&self, notice: LogoutNotice) -> Result<(), DbError> {
+        let state = &self.state;
+        let now = state.now();
+        let token = LogoutToken {
+            iss: state.settings.issuer.clone(),
+            aud: notice.client_id.clone(),
+            iat: now,
+            exp: now + 120,
+            jti: uuid::Uuid::new_v4().to_string(),
+            sub: notice.user_id.clone(),
+            sid: sid(state, &notice.session_id_hash),
+            events: serde_json::json!({ EVENT: {} }),
+        };
+        let outcome = match state.keys.sign(Some("logout+jwt"), &token) {
+            Ok(jwt) => match self
+                .http
+                .post(&notice.uri)
+                .form(&[("logout_token", jwt.as_str())])
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => Err(format!("answered {}", r.status())),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(format!("signing failed: {e}")),
+        };
+        let (id, client_id, user_id) = (
+            notice.id.clone(),
+            notice.client_id.clone(),
+            notice.user_id.clone(),
+        );
+        let attempts = notice.attempts + 1;
+        let give_up = now - notice.created_at >= GIVE_UP_AFTER_SECONDS;
+        state
+            .db
+            .run(move |conn| {
+                let mut record = match &outcome {
+                    Ok(()) => {
+                        logout_notices::mark_delivered(conn, &id, now)?;
+                        AuditRecord::success("backchannel_logout")
+                    }
+                    Err(error) => {
+                        let delay = RETRY_BASE_SECONDS.saturating_mul(1 << attempts.clamp(0, 20)).min(RETRY_MAX_SECONDS);
+                        logout_notices::mark_failed(conn, &id, error, now + delay, give_up.then_some(now))?;
+                        tracing::warn!(client_id = %client_id, attempts, error = %error, "back-channel logout not delivered");
+                        if !give_up {
+                            return Ok(());
+                        }
+                        AuditRecord::failure("backchannel_logout")
+                    }
+                };
+                record = record.user(&user_id).details(serde_json::json!({ "attempts": attempts }));
+                record.client_id = Some(client_id);
+                audit::record(conn, record, now)
+            })
+            .await
+    }
 }

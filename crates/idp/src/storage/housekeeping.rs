@@ -25,6 +25,7 @@ pub struct Pruned {
     pub revoked_access_tokens: usize,
     pub throttle_counters: usize,
     pub mails: usize,
+    pub logout_notices: usize,
 }
 
 pub fn prune(
@@ -42,5 +43,6 @@ pub fn prune(
             .execute(conn)?,
         throttle_counters: throttle::prune(conn, now - throttle_window)?,
         mails: diesel::delete(m::table.filter(m::sent_at.lt(now - MAIL_KEEP))).execute(conn)?,
+        logout_notices: super::logout_notices::prune(conn, now - MAIL_KEEP)?,
     })
 }

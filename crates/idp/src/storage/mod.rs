@@ -8,6 +8,7 @@ pub mod clients;
 pub mod connection;
 pub mod housekeeping;
 pub mod invitations;
+pub mod logout_notices;
 pub mod models;
 pub mod organisations;
 pub mod otp;

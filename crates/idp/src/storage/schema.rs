@@ -210,6 +210,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    logout_notices (id) {
+        id -> Text,
+        client_id -> Text,
+        uri -> Text,
+        user_id -> Text,
+        session_id_hash -> Text,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        claimed_until -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        given_up_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(password_credentials -> users (user_id));
 diesel::joinable!(otp_credentials -> users (user_id));
@@ -234,4 +251,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     revoked_access_tokens,
     throttle_counters,
+    logout_notices,
 );

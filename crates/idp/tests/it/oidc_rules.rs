@@ -1015,7 +1015,13 @@ struct Received {
 
 /// A tiny HTTP/1.1 server on loopback: reads each request, answers 200, passes it on.
 async fn backchannel_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    backchannel_receiver_on(0).await
+}
+
+async fn backchannel_receiver_on(
+    port: u16,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let url = format!("http://{}/bc", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -1066,6 +1072,99 @@ async fn backchannel_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver
         }
     });
     (url, rx)
+}
+
+// 14b. A relying party that is down when the session ends still gets its notice later.
+async fn a_back_channel_notice_waits_for_a_relying_party_that_is_down(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let new = NewClient {
+        name: "Werkgeverportaal".into(),
+        redirect_uris: vec![RedirectUri::parse(REDIRECT, false).unwrap()],
+        post_logout_redirect_uris: vec![RedirectUri::parse(BYE, false).unwrap()],
+        backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/bc")),
+        grant_types: vec!["authorization_code".into()],
+        auth_method: AuthMethod::ClientSecretPost,
+        scope: vec![],
+        first_party: true,
+    };
+    let now = app.state.now();
+    let registered = app
+        .state
+        .db
+        .run(move |c| idp::oidc::client::register(c, new, now))
+        .await
+        .unwrap();
+    let rp = TestClient {
+        id: registered.client.client_id,
+        secret: registered.secret.map(|s| s.expose().to_owned()),
+    };
+    let browser = browser();
+    let tokens = tokens_in(&app, &browser, &rp, &person, "openid").await;
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let response = browser
+        .get(logout_url(
+            &app,
+            &[
+                ("id_token_hint", &id_token),
+                ("post_logout_redirect_uri", BYE),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&response).starts_with(BYE));
+
+    // The first delivery fails; the notice stays queued.
+    let mut notice = None;
+    for _ in 0..100 {
+        let list = app
+            .state
+            .db
+            .run(idp::storage::logout_notices::list)
+            .await
+            .unwrap();
+        if let Some(n) = list.into_iter().find(|n| n.attempts > 0) {
+            notice = Some(n);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let notice = notice.expect("a failed first attempt");
+    assert!(notice.delivered_at.is_none() && notice.last_error.is_some());
+
+    // The relying party comes up; at the next retry the notice arrives, once.
+    let (_, mut received) = backchannel_receiver_on(port).await;
+    app.clock.advance(60);
+    app.state.backchannel_wake.notify_one();
+    let delivery = tokio::time::timeout(Duration::from_secs(5), received.recv())
+        .await
+        .expect("delivered after the relying party came back")
+        .unwrap();
+    assert!(delivery.body.starts_with("logout_token="));
+    let mut delivered = false;
+    for _ in 0..40 {
+        let id = notice.id.clone();
+        let stored = app
+            .state
+            .db
+            .run(move |c| idp::storage::logout_notices::find(c, &id))
+            .await
+            .unwrap()
+            .unwrap();
+        if stored.delivered_at.is_some() {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(delivered, "marked delivered");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(received.try_recv().is_err(), "delivered once");
 }
 
 // 14. Back-channel logout: a signed logout token to the client that registered a URI.
@@ -1261,6 +1360,7 @@ impl TestApp {
 }
 
 both_backends!(
+    a_back_channel_notice_waits_for_a_relying_party_that_is_down,
     unknown_clients_and_unregistered_redirect_uris_get_a_page,
     implicit_and_hybrid_response_types_are_refused,
     public_clients_must_use_pkce_with_s256,
