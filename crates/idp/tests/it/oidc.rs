@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::helpers::*;
-use crate::onboarding::{STRONG, invite_marco, secret_from_page};
+use crate::onboarding::{STRONG, invite_marco, register_in, secret_from_page};
 
 pub const REDIRECT: &str = "https://portal.example/callback";
 
@@ -62,26 +62,7 @@ pub struct Person {
 pub async fn onboarded_person(app: &TestApp) -> Person {
     let (link, _) = invite_marco(app, Language::Nl).await;
     let browser = browser();
-    let page = browser
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = browser
-        .post(&link)
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("password", STRONG),
-            ("password_confirm", STRONG),
-            ("first_name", "Marco"),
-            ("last_name", "van Basten"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = register_in(&browser, &link, STRONG).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let html = browser
         .get(format!("{}/otp/setup", app.address))
@@ -483,26 +464,7 @@ async fn a_pending_request_survives_registration_by_invitation(backend: Backend)
     assert!(location(&response).starts_with("/login"));
 
     let (link, _) = invite_marco(&app, Language::Nl).await;
-    let page = browser
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = browser
-        .post(&link)
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("password", STRONG),
-            ("password_confirm", STRONG),
-            ("first_name", "Marco"),
-            ("last_name", "van Basten"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = register_in(&browser, &link, STRONG).await;
     assert_eq!(location(&response), "/otp/setup");
     let html = browser
         .get(format!("{}/otp/setup", app.address))

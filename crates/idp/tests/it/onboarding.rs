@@ -44,8 +44,16 @@ pub async fn invite_to(
 }
 
 pub async fn register(app: &TestApp, link: &str, password: &str) -> reqwest::Response {
-    let page = app
-        .client
+    register_in(&app.client, link, password).await
+}
+
+/// Opens the invitation link in `browser` and registers as Marco van Basten.
+pub async fn register_in(
+    browser: &reqwest::Client,
+    link: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = browser
         .get(link)
         .send()
         .await
@@ -53,7 +61,7 @@ pub async fn register(app: &TestApp, link: &str, password: &str) -> reqwest::Res
         .text()
         .await
         .unwrap();
-    app.client
+    browser
         .post(link)
         .form(&[
             ("csrf_token", csrf_token(&page).as_str()),
