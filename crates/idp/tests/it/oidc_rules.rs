@@ -1074,19 +1074,13 @@ async fn backchannel_receiver_on(
     (url, rx)
 }
 
-// 14b. A relying party that is down when the session ends still gets its notice later.
-async fn a_back_channel_notice_waits_for_a_relying_party_that_is_down(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+/// A client that registered a back-channel logout URI.
+async fn backchannel_client(app: &TestApp, uri: String) -> TestClient {
     let new = NewClient {
         name: "Werkgeverportaal".into(),
         redirect_uris: vec![RedirectUri::parse(REDIRECT, false).unwrap()],
         post_logout_redirect_uris: vec![RedirectUri::parse(BYE, false).unwrap()],
-        backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/bc")),
+        backchannel_logout_uri: Some(uri),
         grant_types: vec!["authorization_code".into()],
         auth_method: AuthMethod::ClientSecretPost,
         scope: vec![],
@@ -1099,10 +1093,21 @@ async fn a_back_channel_notice_waits_for_a_relying_party_that_is_down(backend: B
         .run(move |c| idp::oidc::client::register(c, new, now))
         .await
         .unwrap();
-    let rp = TestClient {
+    TestClient {
         id: registered.client.client_id,
         secret: registered.secret.map(|s| s.expose().to_owned()),
+    }
+}
+
+// 14b. A relying party that is down when the session ends still gets its notice later.
+async fn a_back_channel_notice_waits_for_a_relying_party_that_is_down(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
     };
+    let rp = backchannel_client(&app, format!("http://127.0.0.1:{port}/bc")).await;
     let browser = browser();
     let tokens = tokens_in(&app, &browser, &rp, &person, "openid").await;
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
@@ -1172,27 +1177,7 @@ async fn back_channel_logout_token(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let (receiver_url, mut received) = backchannel_receiver().await;
-    let new = NewClient {
-        name: "Werkgeverportaal".into(),
-        redirect_uris: vec![RedirectUri::parse(REDIRECT, false).unwrap()],
-        post_logout_redirect_uris: vec![RedirectUri::parse(BYE, false).unwrap()],
-        backchannel_logout_uri: Some(receiver_url),
-        grant_types: vec!["authorization_code".into()],
-        auth_method: AuthMethod::ClientSecretPost,
-        scope: vec![],
-        first_party: true,
-    };
-    let now = app.state.now();
-    let registered = app
-        .state
-        .db
-        .run(move |c| idp::oidc::client::register(c, new, now))
-        .await
-        .unwrap();
-    let rp = TestClient {
-        id: registered.client.client_id,
-        secret: registered.secret.map(|s| s.expose().to_owned()),
-    };
+    let rp = backchannel_client(&app, receiver_url).await;
 
     let browser = browser();
     let tokens = tokens_in(&app, &browser, &rp, &person, "openid").await;
