@@ -36,7 +36,6 @@ pub struct InviteCommand {
     pub language: Language,
 }
 
-#[derive(Debug)]
 pub struct Invited {
     pub user_id: String,
     pub invitation_id: String,
@@ -44,6 +43,19 @@ pub struct Invited {
     /// The one-time link; returned so the CLI can print it. Stored only as a hash.
     pub link: String,
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for Invited {
+    /// The link is a live one-time credential: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invited")
+            .field("user_id", &self.user_id)
+            .field("invitation_id", &self.invitation_id)
+            .field("mail_id", &self.mail_id)
+            .field("link", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
