@@ -1,8 +1,6 @@
 //! Manual §2.1: a superuser (own organisation only) or HCC staff invites a person by e-mail.
 //! The invitation row, the account placeholder, the mail and the audit event commit together.
 
-use diesel::Connection;
-
 use crate::crypto::OpaqueToken;
 use crate::domain::{Email, Language, PersonName, Role, UserStatus};
 use crate::email::render::InvitationMail;
@@ -142,7 +140,7 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
     let invited = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::storage::write_transaction(conn, |conn| {
                 let organisation = match &command.organisation_id {
                     Some(id) => Some(
                         organisations::find(conn, id)?.ok_or(InviteError::UnknownOrganisation)?,

@@ -3,7 +3,6 @@
 //! argon2 verification runs for unknown addresses). A person without a confirmed authenticator
 //! (new, or reset by the superuser) goes to the set-up page instead of the code step.
 
-use diesel::Connection;
 use secrecy::SecretString;
 
 use crate::crypto::OpaqueToken;
@@ -167,7 +166,7 @@ pub async fn password_step(
         .db
         .run(move |conn| {
             throttle::succeeded(conn, &subjects)?;
-            conn.transaction(|conn| {
+            crate::storage::write_transaction(conn, |conn| {
                 if let Some(old) = replaces_session {
                     session_rows::delete(conn, &OpaqueToken::from_presented(&old).hash())?;
                 }
@@ -233,7 +232,7 @@ pub async fn otp_step(
     let outcome = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::storage::write_transaction(conn, |conn| {
                 let user = users::find(conn, &session.user_id)?.ok_or(LoginError::WrongStage)?;
                 let credential =
                     otp::find_confirmed(conn, &session.user_id)?.ok_or(LoginError::WrongStage)?;

@@ -2,7 +2,6 @@
 //! reset the authenticator) the person links an authenticator app. The secret is sealed at rest;
 //! the first correct code confirms it, activates the account and is itself used up.
 
-use diesel::Connection;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
@@ -69,7 +68,7 @@ pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, Otp
     let (secret, email) = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::storage::write_transaction(conn, |conn| {
                 let user = users::find(conn, &user_id)?.ok_or(OtpSetupError::NotInSetup)?;
                 if let Some(pending) = otp::find_pending(conn, &user_id)?
                     && let Ok(bytes) =
@@ -159,7 +158,7 @@ pub async fn complete(
     let result = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::storage::write_transaction(conn, |conn| {
                 let pending =
                     otp::find_pending(conn, &session.user_id)?.ok_or(OtpSetupError::NotInSetup)?;
                 let secret = keyring

@@ -2,7 +2,6 @@
 //! link opens the form; a valid password and names create the account, which then goes on to
 //! the authenticator set-up. A used, expired or replaced link never gives an account.
 
-use diesel::Connection;
 use secrecy::SecretString;
 
 use crate::crypto::OpaqueToken;
@@ -209,7 +208,7 @@ pub async fn register(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::storage::write_transaction(conn, |conn| {
                 if !invitations::consume(conn, &invitation_id, now)? {
                     return Err(RegistrationError::InvalidLink);
                 }

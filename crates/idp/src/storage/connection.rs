@@ -73,6 +73,24 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
 
 pub type DbPool = Pool<ConnectionManager<DbConnection>>;
 
+/// A transaction that may write. On SQLite it takes the write lock at its first statement: a
+/// transaction that read first and wrote later would fail at once ("database is locked") when
+/// another connection had written in between, instead of waiting its turn. PostgreSQL needs no
+/// such help.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        if let DbConnection::Sqlite(sqlite) = conn {
+            // A write that changes nothing: SQLite's RESERVED lock, waiting per busy_timeout.
+            sqlite.batch_execute("UPDATE organisations SET name = name WHERE 0")?;
+        }
+        work(conn)
+    })
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
@@ -147,7 +165,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.run(move |conn| conn.transaction(work)).await
+        self.run(move |conn| write_transaction(conn, work)).await
     }
 
     /// Applies the embedded migrations of this backend. Returns how many ran.

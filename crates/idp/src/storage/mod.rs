@@ -21,4 +21,4 @@ pub mod signing_keys;
 pub mod throttle;
 pub mod users;
 
-pub use connection::{Backend, Db, DbConnection, DbError};
+pub use connection::{Backend, Db, DbConnection, DbError, write_transaction};
