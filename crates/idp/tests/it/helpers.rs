@@ -360,6 +360,14 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     }
 }
 
+/// A plain HTTP client without cookies (a relying party's back end).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// A browser: keeps cookies, does not follow redirects (tests look at each one).
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()

@@ -161,19 +161,27 @@ pub async fn log_in(
     location(&response)
 }
 
+/// Redeems `code` at the token endpoint as `rp` (HTTP Basic), with the registered redirect URI.
+pub async fn exchange_code(app: &TestApp, rp: &TestClient, code: &str) -> reqwest::Response {
+    http()
+        .post(format!("{}/token", app.address))
+        .basic_auth(&rp.id, rp.secret.as_ref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 async fn the_code_flow_with_an_independent_relying_party(backend: Backend) {
@@ -293,17 +301,7 @@ async fn the_code_flow_with_an_independent_relying_party(backend: Backend) {
     assert_eq!(posted.status(), StatusCode::OK);
 
     // The code cannot be used twice; the replay revokes what the first exchange produced.
-    let again = http
-        .post(format!("{}/token", app.address))
-        .basic_auth(&rp.id, rp.secret.as_ref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let again = exchange_code(&app, &rp, &code).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         again.json::<serde_json::Value>().await.unwrap()["error"],
@@ -489,17 +487,7 @@ async fn a_pending_request_survives_registration_by_invitation(backend: Backend)
     assert!(callback.starts_with(REDIRECT), "{callback}");
     assert_eq!(query_param(&callback, "state").as_deref(), Some("st-1"));
     let code = query_param(&callback, "code").unwrap();
-    let tokens = http()
-        .post(format!("{}/token", app.address))
-        .basic_auth(&rp.id, rp.secret.as_ref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let tokens = exchange_code(&app, &rp, &code).await;
     assert_eq!(tokens.status(), StatusCode::OK);
 
     // A second client now gets a code from the SSO session without a new login.

@@ -32,14 +32,6 @@ fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()))
 }
 
-/// A plain HTTP client without cookies (a relying party's back end).
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// /authorize with exactly these parameters.
 fn authorize_with(app: &TestApp, params: &[(&str, &str)]) -> String {
     let mut url = url::Url::parse(&format!("{}/authorize", app.address)).unwrap();

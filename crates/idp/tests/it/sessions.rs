@@ -6,15 +6,8 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::helpers::*;
 use crate::oidc::{
-    REDIRECT, authorize_url, create_client, location, log_in, onboarded_person, query_param,
+    authorize_url, create_client, exchange_code, location, log_in, onboarded_person, query_param,
 };
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// Idle for longer than the idle timeout, the SSO session is gone; used, it lives on up to its
 /// absolute lifetime, and no further.
@@ -88,17 +81,7 @@ async fn a_code_dies_with_its_session(backend: Backend) {
     )
     .await
     .unwrap();
-    let response = http()
-        .post(format!("{}/token", app.address))
-        .basic_auth(&rp.id, rp.secret.as_ref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = exchange_code(&app, &rp, &code).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         response.json::<serde_json::Value>().await.unwrap()["error"],
