@@ -75,7 +75,7 @@ pub async fn authenticate(
             }
     });
     authenticated.ok_or_else(|| {
-        tracing::info!(client_id = %client_id, method = method.as_str(), "client authentication failed");
+        tracing::info!(client_id = %crate::telemetry::Untrusted(&client_id), method = method.as_str(), "client authentication failed");
         OAuthError::invalid_client(challenge)
     })
 }

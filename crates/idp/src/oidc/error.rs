@@ -57,6 +57,8 @@ pub struct OAuthError {
     pub code: OAuthErrorCode,
     pub description: String,
     pub challenge: Challenge,
+    /// A status other than the code's own (413 for a body over the limit).
+    pub status: Option<StatusCode>,
 }
 
 impl OAuthError {
@@ -65,6 +67,18 @@ impl OAuthError {
             code,
             description: description.into(),
             challenge: Challenge::None,
+            status: None,
+        }
+    }
+
+    /// RFC 9110 §15.5.14: the body is larger than the endpoint reads.
+    pub fn too_large(limit: usize) -> Self {
+        Self {
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            ..Self::invalid_request(format!(
+                "the request body is larger than {} KiB",
+                limit / 1024
+            ))
         }
     }
 
@@ -78,25 +92,25 @@ impl OAuthError {
 
     pub fn invalid_client(challenge: Challenge) -> Self {
         Self {
-            code: OAuthErrorCode::InvalidClient,
-            description: "client authentication failed".into(),
             challenge,
+            ..Self::new(
+                OAuthErrorCode::InvalidClient,
+                "client authentication failed",
+            )
         }
     }
 
     pub fn missing_token() -> Self {
         Self {
-            code: OAuthErrorCode::InvalidToken,
-            description: "an access token is required".into(),
             challenge: Challenge::BearerWithoutToken,
+            ..Self::new(OAuthErrorCode::InvalidToken, "an access token is required")
         }
     }
 
     pub fn invalid_token(description: impl Into<String>) -> Self {
         Self {
-            code: OAuthErrorCode::InvalidToken,
-            description: description.into(),
             challenge: Challenge::Bearer,
+            ..Self::new(OAuthErrorCode::InvalidToken, description)
         }
     }
 }
@@ -131,6 +145,9 @@ impl From<diesel::result::Error> for OAuthError {
 
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
+        if let Some(status) = self.status {
+            return status;
+        }
         match (self.code, self.challenge) {
             (OAuthErrorCode::InvalidClient, Challenge::Basic) => StatusCode::UNAUTHORIZED,
             (OAuthErrorCode::InvalidClient, _) => StatusCode::UNAUTHORIZED,

@@ -14,7 +14,7 @@ use crate::storage::{authorization, users};
 pub async fn introspect(
     req: HttpRequest,
     state: web::Data<IdpState>,
-    body: web::Bytes,
+    body: super::form::ProtocolBody,
 ) -> Result<HttpResponse, OAuthError> {
     let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
     if client.is_public() {

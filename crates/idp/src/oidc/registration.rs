@@ -2,7 +2,7 @@
 //! access token, and the one set of client-metadata rules the `idp admin client` commands share.
 
 use actix_web::http::header;
-use actix_web::web::{Bytes, Data};
+use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -320,7 +320,7 @@ fn is_json(req: &HttpRequest) -> bool {
 pub async fn register(
     req: HttpRequest,
     state: Data<IdpState>,
-    body: Bytes,
+    body: super::form::ProtocolBody,
 ) -> Result<HttpResponse, OAuthError> {
     let ip_address = crate::web::client_info(&req).ip_address;
     if let Err(e) = authorize(&req, &state.settings.oidc) {

@@ -14,7 +14,7 @@ use crate::storage::authorization;
 pub async fn revoke(
     req: HttpRequest,
     state: web::Data<IdpState>,
-    body: web::Bytes,
+    body: super::form::ProtocolBody,
 ) -> Result<HttpResponse, OAuthError> {
     let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
     let token = form.require("token")?.to_owned();

@@ -18,7 +18,7 @@ pub async fn get(req: HttpRequest, state: web::Data<IdpState>) -> Result<HttpRes
 pub async fn post(
     req: HttpRequest,
     state: web::Data<IdpState>,
-    body: web::Bytes,
+    body: super::form::ProtocolBody,
 ) -> Result<HttpResponse, OAuthError> {
     let header = bearer::from_header(&req);
     let form = FormParams::parse(&body).unwrap_or_default();

@@ -50,15 +50,25 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .route(web::get().to(crate::oidc::discovery::openid_configuration)),
         )
         .service(web::resource("/jwks").route(web::get().to(crate::oidc::discovery::jwks)))
-        .service(web::resource("/token").route(web::post().to(crate::oidc::token::token)))
+        .service(
+            web::resource("/token")
+                .app_data(protocol_body())
+                .route(web::post().to(crate::oidc::token::token)),
+        )
         .service(
             web::resource("/userinfo")
+                .app_data(protocol_body())
                 .route(web::get().to(crate::oidc::userinfo::get))
                 .route(web::post().to(crate::oidc::userinfo::post)),
         )
-        .service(web::resource("/revoke").route(web::post().to(crate::oidc::revocation::revoke)))
+        .service(
+            web::resource("/revoke")
+                .app_data(protocol_body())
+                .route(web::post().to(crate::oidc::revocation::revoke)),
+        )
         .service(
             web::resource("/introspect")
+                .app_data(protocol_body())
                 .route(web::post().to(crate::oidc::introspection::introspect)),
         )
         .service(
@@ -78,13 +88,20 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .route(web::post().to(password::submit_reset)),
         )
         .service(
-            web::resource("/register").route(web::post().to(crate::oidc::registration::register)),
+            web::resource("/register")
+                .app_data(protocol_body())
+                .route(web::post().to(crate::oidc::registration::register)),
         )
         .service(
             web::resource("/login/otp")
                 .route(web::get().to(login::show_otp))
                 .route(web::post().to(login::submit_otp)),
         );
+}
+
+/// The body limit of the protocol endpoints (see `oidc::form::ProtocolBody`).
+fn protocol_body() -> web::PayloadConfig {
+    web::PayloadConfig::new(crate::oidc::form::PROTOCOL_BODY_LIMIT)
 }
 
 /// The IdP has no home page of its own: people start at the portal.

@@ -20,7 +20,7 @@ use crate::state::IdpState;
 pub async fn token(
     req: HttpRequest,
     state: web::Data<IdpState>,
-    body: web::Bytes,
+    body: super::form::ProtocolBody,
 ) -> Result<HttpResponse, OAuthError> {
     let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
     let grant_type = form.require("grant_type")?;
