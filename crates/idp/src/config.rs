@@ -46,6 +46,7 @@ pub struct ThrottleSettings {
     pub otp_lock_minutes: i64,
     pub mail_per_address_per_hour: i32,
     pub mail_per_ip_per_hour: i32,
+    pub parked_requests_per_ip_per_hour: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

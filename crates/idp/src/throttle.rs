@@ -195,6 +195,8 @@ pub fn succeeded(conn: &mut DbConnection, subjects: &[Subject]) -> Result<(), Db
     Ok(())
 }
 
+const HOUR: i64 = 3600;
+
 /// Mail sending limits: true when one more mail for `email` (from `ip`) is within the hourly
 /// limits; counts the request either way.
 pub fn allow_mail(
@@ -204,25 +206,38 @@ pub fn allow_mail(
     ip: Option<&str>,
     now: UnixTime,
 ) -> Result<bool, DbError> {
-    let window_start = now - 3600;
-    let account = throttle::record(
+    let account = throttle::count_in_window(
         conn,
         &format!(
             "mail:acct:{}",
             hash_hex(email.trim().to_lowercase().as_bytes())
         ),
         now,
-        window_start,
+        HOUR,
     )?;
     // Without a client address (an administrator's action) only the address is limited.
     let address_ok = match ip {
         Some(ip) => {
-            throttle::record(conn, &format!("mail:ip:{ip}"), now, window_start)?.failures
+            throttle::count_in_window(conn, &format!("mail:ip:{ip}"), now, HOUR)?
                 <= settings.mail_per_ip_per_hour
         }
         None => true,
     };
-    Ok(account.failures <= settings.mail_per_address_per_hour && address_ok)
+    Ok(account <= settings.mail_per_address_per_hour && address_ok)
+}
+
+/// The limit on authorization requests parked for people who have not logged in yet: true
+/// when one more from `ip` fits in this hour; counts it either way. Requests answered from a
+/// live session are not parked and not counted.
+pub fn allow_parked_request(
+    conn: &mut DbConnection,
+    settings: &ThrottleSettings,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> Result<bool, DbError> {
+    let key = format!("authreq:ip:{}", ip.unwrap_or("unknown"));
+    Ok(throttle::count_in_window(conn, &key, now, HOUR)?
+        <= settings.parked_requests_per_ip_per_hour)
 }
 
 #[cfg(test)]

@@ -29,6 +29,74 @@ pub struct AuthorizeParams {
     pub ui_locales: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    pub acr_values: Option<String>,
+    pub display: Option<String>,
+    pub claims: Option<String>,
+    pub claims_locales: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub registration: Option<String>,
+}
+
+/// The longest value any authorization parameter may have. A request is parked in the database
+/// until the person has logged in, so nothing unauthenticated may make it large.
+pub const MAX_PARAMETER_BYTES: usize = 2048;
+/// The longest a whole parked request may be (all its values together).
+pub const MAX_REQUEST_BYTES: usize = 8192;
+
+impl AuthorizeParams {
+    /// Each parameter with its name, for the length rules.
+    fn values(&self) -> [(&'static str, Option<&str>); 21] {
+        [
+            ("client_id", self.client_id.as_deref()),
+            ("redirect_uri", self.redirect_uri.as_deref()),
+            ("response_type", self.response_type.as_deref()),
+            ("response_mode", self.response_mode.as_deref()),
+            ("scope", self.scope.as_deref()),
+            ("state", self.state.as_deref()),
+            ("nonce", self.nonce.as_deref()),
+            ("code_challenge", self.code_challenge.as_deref()),
+            (
+                "code_challenge_method",
+                self.code_challenge_method.as_deref(),
+            ),
+            ("prompt", self.prompt.as_deref()),
+            ("max_age", self.max_age.as_deref()),
+            ("login_hint", self.login_hint.as_deref()),
+            ("ui_locales", self.ui_locales.as_deref()),
+            ("request", self.request.as_deref()),
+            ("request_uri", self.request_uri.as_deref()),
+            ("acr_values", self.acr_values.as_deref()),
+            ("display", self.display.as_deref()),
+            ("claims", self.claims.as_deref()),
+            ("claims_locales", self.claims_locales.as_deref()),
+            ("id_token_hint", self.id_token_hint.as_deref()),
+            ("registration", self.registration.as_deref()),
+        ]
+    }
+
+    /// The first parameter over [`MAX_PARAMETER_BYTES`], or a request over
+    /// [`MAX_REQUEST_BYTES`] in all.
+    fn oversized(&self) -> Option<String> {
+        let values = self.values();
+        if let Some((name, _)) = values
+            .iter()
+            .find(|(_, v)| v.is_some_and(|v| v.len() > MAX_PARAMETER_BYTES))
+        {
+            return Some(format!("{name} is longer than {MAX_PARAMETER_BYTES} bytes"));
+        }
+        let total: usize = values.iter().filter_map(|(_, v)| v.map(str::len)).sum();
+        (total > MAX_REQUEST_BYTES)
+            .then(|| format!("the request is longer than {MAX_REQUEST_BYTES} bytes in all"))
+    }
+}
+
+/// `max_age` (OIDC Core §3.1.2.1): a non-negative number of seconds. Values beyond what an
+/// i64 holds mean "any age" and are kept at the largest one.
+fn parse_max_age(value: &str) -> Option<i64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(value.parse::<i64>().unwrap_or(i64::MAX))
 }
 
 /// A validated authorization request: what the code will be bound to once the person is in.
@@ -137,15 +205,23 @@ pub async fn validate(
         .redirect_uri(&presented)
         .ok_or(AuthorizeError::Page(PageReason::UnregisteredRedirectUri))?;
 
-    // From here on the redirect URI is trusted: errors go back to the client.
+    // From here on the redirect URI is trusted: errors go back to the client. A `state` over
+    // the limit is not echoed (the refusal says so).
+    let echoed_state = params
+        .state
+        .clone()
+        .filter(|s| s.len() <= MAX_PARAMETER_BYTES);
     let fail = |error: &'static str, description: &str| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
             error,
             description: description.to_owned(),
-            state: params.state.clone(),
+            state: echoed_state.clone(),
         })
     };
+    if let Some(why) = params.oversized() {
+        return Err(fail("invalid_request", &why));
+    }
     if params.request.is_some() {
         return Err(fail(
             "request_not_supported",
@@ -248,23 +324,20 @@ pub async fn validate(
             "prompt=none cannot be combined with other values",
         ));
     }
-    let max_age =
-        match params.max_age.as_deref() {
-            None | Some("") => None,
-            Some(v) => Some(v.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
-                fail("invalid_request", "max_age must be a non-negative integer")
-            })?),
-        };
-    let bounded = |v: Option<String>, max: usize| {
-        v.filter(|s| !s.is_empty())
-            .map(|s| s.chars().take(max).collect::<String>())
+    let max_age = match params.max_age.as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(
+            parse_max_age(v)
+                .ok_or_else(|| fail("invalid_request", "max_age must be a non-negative integer"))?,
+        ),
     };
+    let present = |v: Option<String>| v.filter(|s| !s.is_empty());
     let request = AuthorizationRequest {
         client_id,
         redirect_uri: redirect_uri.as_str().to_owned(),
         scope: scope.to_string(),
         state: params.state.clone(),
-        nonce: bounded(params.nonce.clone(), 512),
+        nonce: present(params.nonce.clone()),
         code_challenge,
         code_challenge_method,
         // OIDC Core §3.1.2.1 (errata set 2): max_age=0 is equivalent to prompt=login. Without
@@ -272,8 +345,48 @@ pub async fn validate(
         prompt_login: prompts.contains(&"login") || max_age == Some(0),
         prompt_none,
         max_age,
-        login_hint: bounded(params.login_hint.clone(), 254),
-        ui_locales: bounded(params.ui_locales.clone(), 100),
+        login_hint: present(params.login_hint.clone()),
+        ui_locales: present(params.ui_locales.clone()),
     };
     Ok((client, request))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_a_non_negative_integer_that_saturates() {
+        assert_eq!(parse_max_age("0"), Some(0));
+        assert_eq!(parse_max_age("3600"), Some(3600));
+        assert_eq!(parse_max_age("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_max_age("99999999999999999999999"), Some(i64::MAX));
+        for refused in ["-1", "+5", "1.5", "abc", " 7", ""] {
+            assert_eq!(parse_max_age(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn each_parameter_and_the_whole_request_are_bounded() {
+        let long = "x".repeat(MAX_PARAMETER_BYTES + 1);
+        let params = AuthorizeParams {
+            acr_values: Some(long.clone()),
+            ..Default::default()
+        };
+        assert!(params.oversized().unwrap().starts_with("acr_values"));
+        let at_limit = "x".repeat(MAX_PARAMETER_BYTES);
+        let params = AuthorizeParams {
+            state: Some(at_limit.clone()),
+            nonce: Some(at_limit.clone()),
+            login_hint: Some(at_limit.clone()),
+            ui_locales: Some(at_limit.clone()),
+            ..Default::default()
+        };
+        assert!(params.oversized().is_none());
+        let params = AuthorizeParams {
+            scope: Some("openid".into()),
+            ..params
+        };
+        assert!(params.oversized().unwrap().contains("in all"));
+    }
 }

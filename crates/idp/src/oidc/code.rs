@@ -12,11 +12,22 @@ use crate::storage::{DbError, authorization};
 /// How long a parked request waits for the person (covers registering by invitation).
 pub const PENDING_REQUEST_SECONDS: i64 = 3600;
 
-/// Parks the request; the returned value goes into the browser's cookie.
+/// A request parked for the person to log in, or refused because the client address has
+/// parked too many this hour.
+#[derive(Debug)]
+pub enum Parked {
+    /// The value for the browser's cookie.
+    Waiting(OpaqueToken),
+    TooMany,
+}
+
+/// Parks the request, within the hourly limit of its client address
+/// (`throttle.parked_requests_per_ip_per_hour`).
 pub async fn park(
     state: &IdpState,
     request: &AuthorizationRequest,
-) -> Result<OpaqueToken, AppError> {
+    ip: Option<String>,
+) -> Result<Parked, AppError> {
     let token = OpaqueToken::generate();
     let now = state.now();
     let row = AuthorizationRequestRow {
@@ -26,11 +37,22 @@ pub async fn park(
         created_at: now,
         expires_at: now + PENDING_REQUEST_SECONDS,
     };
-    state
+    let settings = state.settings.throttle.clone();
+    let parked = state
         .db
-        .run(move |conn| authorization::insert_request(conn, &row))
+        .run(move |conn| {
+            if !crate::throttle::allow_parked_request(conn, &settings, ip.as_deref(), now)? {
+                return Ok::<_, DbError>(false);
+            }
+            authorization::insert_request(conn, &row)?;
+            Ok(true)
+        })
         .await?;
-    Ok(token)
+    Ok(if parked {
+        Parked::Waiting(token)
+    } else {
+        Parked::TooMany
+    })
 }
 
 /// The parked request behind a cookie value, if it is still waiting.

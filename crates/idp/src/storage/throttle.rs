@@ -25,29 +25,11 @@ pub fn find(conn: &mut DbConnection, key: &str) -> Result<Option<Counter>, DbErr
         .optional()?)
 }
 
-/// Counts one failure now (a reservation that is at once a failure); failures older than
-/// `window_start` are forgotten first. Returns the counter with `failures` as this increment
-/// left it. Call it outside a transaction: on PostgreSQL a refused insert would abort the
-/// surrounding one.
-pub fn record(
-    conn: &mut DbConnection,
-    key: &str,
-    now: UnixTime,
-    window_start: UnixTime,
-) -> Result<Counter, DbError> {
-    let failures = reserve(conn, key, now, window_start)?;
-    mark_failed(conn, key, now)?;
-    let counter = find(conn, key)?.ok_or(DbError::Query(diesel::result::Error::NotFound))?;
-    Ok(Counter {
-        failures,
-        ..counter
-    })
-}
-
 /// Reserves one attempt before a secret is checked: adds one to the counter atomically and
-/// returns the count this reservation made (stale counters start again at one). Unlike
-/// [`record`] it leaves the time of the last failure alone; [`mark_failed`] sets it when the
-/// attempt turns out wrong.
+/// returns the count this reservation made (stale counters start again at one). It leaves the
+/// time of the last failure alone; [`mark_failed`] sets it when the attempt turns out wrong.
+/// Call it outside a transaction: on PostgreSQL a refused insert would abort the surrounding
+/// one.
 pub fn reserve(
     conn: &mut DbConnection,
     key: &str,
@@ -71,6 +53,65 @@ pub fn reserve(
             t::throttle_counters
                 .find(key)
                 .filter(t::last_failure_at.lt(window_start)),
+        )
+        .set((
+            t::failures.eq(1),
+            t::first_failure_at.eq(now),
+            t::last_failure_at.eq(now),
+            t::locked_until.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+        if restarted == 1 {
+            return Ok(1);
+        }
+        let inserted = diesel::insert_into(t::throttle_counters)
+            .values((
+                t::key.eq(key),
+                t::failures.eq(1),
+                t::first_failure_at.eq(now),
+                t::last_failure_at.eq(now),
+            ))
+            .execute(conn);
+        match inserted {
+            Ok(_) => return Ok(1),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DbError::Query(diesel::result::Error::NotFound))
+}
+
+/// Counts one action in a fixed window that starts at the first action counted: the count
+/// restarts once `window_seconds` have passed since then, however busy the key stays. For rate
+/// limits on actions that are not guesses (mails sent, authorization requests parked). Returns
+/// the count including this action. Call it outside a transaction (see [`reserve`]).
+pub fn count_in_window(
+    conn: &mut DbConnection,
+    key: &str,
+    now: UnixTime,
+    window_seconds: i64,
+) -> Result<i32, DbError> {
+    let window_start = now - window_seconds;
+    for _ in 0..3 {
+        let counted: Option<i32> = diesel::update(
+            t::throttle_counters
+                .find(key)
+                .filter(t::first_failure_at.gt(window_start)),
+        )
+        .set((t::failures.eq(t::failures + 1), t::last_failure_at.eq(now)))
+        .returning(t::failures)
+        .get_result(conn)
+        .optional()?;
+        if let Some(count) = counted {
+            return Ok(count);
+        }
+        let restarted = diesel::update(
+            t::throttle_counters
+                .find(key)
+                .filter(t::first_failure_at.le(window_start)),
         )
         .set((
             t::failures.eq(1),

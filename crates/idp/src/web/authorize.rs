@@ -71,7 +71,11 @@ async fn authorize(
         .await
         .map_err(|e| page.error(e))?
         .filter(|s| s.stage == Stage::Authenticated.as_str());
-    let fresh_enough = |auth_time: i64| request.max_age.is_none_or(|max| auth_time + max >= now);
+    let fresh_enough = |auth_time: i64| {
+        request
+            .max_age
+            .is_none_or(|max| auth_time.saturating_add(max) >= now)
+    };
     match session {
         Some(session) if !request.prompt_login && fresh_enough(session.auth_time) => {
             let location = code::issue(&state, &request, &session, None)
@@ -90,9 +94,26 @@ async fn authorize(
             Ok(found(&redirect.location(&state.settings.issuer)))
         }
         _ => {
-            let parked = code::park(&state, &request)
+            let ip = super::client_info(&req).ip_address;
+            let parked = match code::park(&state, &request, ip)
                 .await
-                .map_err(|e| page.error(e))?;
+                .map_err(|e| page.error(e))?
+            {
+                code::Parked::Waiting(token) => token,
+                code::Parked::TooMany => {
+                    let mut response = page.message(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too_many_requests_title",
+                        &["too_many_requests_body"],
+                        None,
+                    )?;
+                    response.headers_mut().insert(
+                        actix_web::http::header::RETRY_AFTER,
+                        actix_web::http::header::HeaderValue::from_static("600"),
+                    );
+                    return Ok(response);
+                }
+            };
             let mut location = "/login".to_owned();
             if let Some(lang) = request.language() {
                 location.push_str(&format!("?lang={lang}"));

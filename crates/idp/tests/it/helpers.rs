@@ -307,6 +307,18 @@ pub struct Options {
     pub smtp_port: Option<u16>,
     /// Enables dynamic client registration with this initial access token.
     pub initial_access_token: Option<String>,
+    /// Changes the settings last, before the app starts.
+    pub settings: Option<Box<dyn FnOnce(&mut Settings)>>,
+}
+
+impl Options {
+    /// Options that only change the settings.
+    pub fn settings(change: impl FnOnce(&mut Settings) + 'static) -> Self {
+        Self {
+            settings: Some(Box::new(change)),
+            ..Self::default()
+        }
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -339,6 +351,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     settings.oidc.initial_access_token = options.initial_access_token.map(Into::into);
     let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
     settings.secrets.encryption_key = Some(key.into());
+    if let Some(change) = options.settings {
+        change(&mut settings);
+    }
     let clock = ShiftedClock::default();
     let shared: SharedClock = Arc::new(clock.clone());
     let app = Application::build_with_listener(settings, Some(shared), listener)
