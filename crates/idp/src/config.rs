@@ -55,6 +55,8 @@ pub struct TokenSettings {
     pub access_token_seconds: i64,
     pub id_token_seconds: i64,
     pub refresh_token_days: i64,
+    /// The absolute lifetime of a refresh-token family, from the login that started it.
+    pub refresh_token_max_days: i64,
     pub client_credentials_seconds: i64,
 }
 
@@ -80,6 +82,9 @@ pub struct OidcSettings {
     pub initial_access_token: Option<SecretString>,
     pub acr: String,
     pub backchannel_timeout_seconds: u64,
+    /// Lets back-channel logout reach loopback and private addresses (test suites, a portal on
+    /// the same machine in development). Off by default: see `outbound`.
+    pub backchannel_allow_private_networks: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

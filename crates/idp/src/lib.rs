@@ -12,6 +12,7 @@ pub mod error;
 pub mod journeys;
 pub mod keys;
 pub mod oidc;
+pub mod outbound;
 pub mod sessions;
 pub mod startup;
 pub mod state;

@@ -1,4 +1,5 @@
-//! Structured logging. `RUST_LOG` filters; `IDP_LOG_FORMAT=json` switches to JSON lines.
+//! Structured logging. `RUST_LOG` filters; `IDP_LOG_FORMAT=json` switches to JSON lines. Values
+//! from requests are logged through [`Untrusted`].
 
 use tracing_subscriber::EnvFilter;
 
@@ -6,8 +7,10 @@ pub fn init() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
     let json = std::env::var("IDP_LOG_FORMAT").is_ok_and(|v| v == "json");
+    // Colours only on a terminal: a log file or collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()

@@ -5,7 +5,9 @@
 use anyhow::bail;
 
 use crate::oidc::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, Registered};
-use crate::oidc::registration::{ClientMetadata, Via, create_client, validate_metadata};
+use crate::oidc::registration::{
+    ClientMetadata, RegistrationRules, Via, create_client, validate_metadata,
+};
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::{DbError, clients};
@@ -66,6 +68,7 @@ impl CreateClientArgs {
             backchannel_logout_uri: self.backchannel_logout_uri,
             backchannel_logout_session_required: None,
             scope: self.scope,
+            ..ClientMetadata::default()
         }
     }
 }
@@ -75,7 +78,7 @@ pub async fn create(state: &IdpState, args: CreateClientArgs) -> anyhow::Result<
     let first_party = args.first_party;
     let mut new = validate_metadata(
         &args.metadata(),
-        state.settings.oidc.allow_http_loopback_redirects,
+        RegistrationRules::from_settings(&state.settings.oidc),
     )?;
     new.first_party = first_party;
     let Registered { client, secret } = create_client(state, new, Via::Cli, None).await?;

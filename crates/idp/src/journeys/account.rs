@@ -151,16 +151,15 @@ pub async fn resend_invitation(
 fn end_all(
     conn: &mut DbConnection,
     user: &User,
-    reason: &'static str,
-    now: i64,
+    ending: logout::Ending,
 ) -> Result<logout::Ended, DbError> {
     let all: Vec<String> = sessions::list_for_user(conn, &user.id)?
         .into_iter()
         .map(|s| s.id_hash)
         .collect();
-    let ended = logout::end_sessions(conn, &user.id, &all, reason, now)?;
+    let ended = logout::end_sessions(conn, &user.id, &all, ending)?;
     // Refresh tokens outlive the session rows they came from (pruned after their lifetime).
-    authorization::revoke_for_user(conn, &user.id, now)?;
+    authorization::revoke_for_user(conn, &user.id, ending.now)?;
     Ok(ended)
 }
 
@@ -173,13 +172,14 @@ pub async fn reset_authenticator(
 ) -> Result<(), AccountError> {
     let user = managed_user(state, actor, email).await?;
     let now = state.now();
+    let ending = logout::Ending::at(state, "otp_reset", now);
     let rec = record(actor, "otp_reset", &user);
     let (user_id, target) = (user.id.clone(), user.clone());
     let ended = state
         .db
         .transaction(move |conn| {
             otp::delete_all(conn, &target.id)?;
-            let ended = end_all(conn, &target, "otp_reset", now)?;
+            let ended = end_all(conn, &target, ending)?;
             audit::record(conn, rec, now)?;
             Ok::<_, DbError>(ended)
         })
@@ -196,10 +196,11 @@ pub async fn end_sessions(
 ) -> Result<usize, AccountError> {
     let user = managed_user(state, actor, email).await?;
     let now = state.now();
+    let ending = logout::Ending::at(state, "admin_logout", now);
     let (user_id, target) = (user.id.clone(), user.clone());
     let ended = state
         .db
-        .transaction(move |conn| end_all(conn, &target, "admin_logout", now))
+        .transaction(move |conn| end_all(conn, &target, ending))
         .await?;
     let count = ended.sessions.len();
     logout::notify(state, &user_id, ended);
@@ -223,13 +224,14 @@ pub async fn list_sessions(
 pub async fn disable(state: &IdpState, actor: &Actor, email: &Email) -> Result<(), AccountError> {
     let user = managed_user(state, actor, email).await?;
     let now = state.now();
+    let ending = logout::Ending::at(state, "user_disabled", now);
     let rec = record(actor, "user_disabled", &user);
     let (user_id, target) = (user.id.clone(), user.clone());
     let ended = state
         .db
         .transaction(move |conn| {
             users::set_status(conn, &target.id, UserStatus::Disabled, now)?;
-            let ended = end_all(conn, &target, "user_disabled", now)?;
+            let ended = end_all(conn, &target, ending)?;
             authorization::revoke_for_user(conn, &target.id, now)?;
             password_resets::revoke_open(conn, &target.id, now)?;
             audit::record(conn, rec, now)?;

@@ -203,14 +203,23 @@ async fn begin_attempt(
         .await
 }
 
+/// A session that has just been authenticated, under its new id.
+#[derive(Debug)]
+pub struct Authenticated {
+    /// The new cookie value.
+    pub session_token: OpaqueToken,
+    pub session: Session,
+}
+
 /// Checks the one-time code of the session's person. The accepted step is recorded atomically,
-/// so the same code cannot log in twice. The session becomes authenticated (amr `pwd otp`).
+/// so the same code cannot log in twice. The session becomes authenticated (amr `pwd otp`)
+/// under a new id.
 pub async fn otp_step(
     state: &IdpState,
     session: &Session,
     code: &str,
     client: ClientInfo,
-) -> Result<(), LoginError> {
+) -> Result<Authenticated, LoginError> {
     if session.stage != Stage::Otp.as_str() {
         return Err(LoginError::WrongStage);
     }
@@ -229,6 +238,8 @@ pub async fn otp_step(
     let until = now + sessions::lifetime(state, Stage::Authenticated);
     let failure_ip = client.ip_address.clone();
     let done_subjects = subjects.clone();
+    let token = OpaqueToken::generate();
+    let new_hash = token.hash();
     let outcome = state
         .db
         .run(move |conn| {
@@ -250,7 +261,16 @@ pub async fn otp_step(
                 if !accepted || user.status != UserStatus::Active.as_str() {
                     return Ok(Err((user.id, user.organisation_id)));
                 }
-                session_rows::authenticate(conn, &session.id_hash, "pwd otp", now, until)?;
+                if !session_rows::authenticate(
+                    conn,
+                    &session.id_hash,
+                    &new_hash,
+                    "pwd otp",
+                    now,
+                    until,
+                )? {
+                    return Err(LoginError::WrongStage);
+                }
                 audit::record(
                     conn,
                     AuditRecord::success("login")
@@ -260,17 +280,22 @@ pub async fn otp_step(
                         .details(serde_json::json!({ "amr": ["pwd", "otp"] })),
                     now,
                 )?;
-                Ok::<_, LoginError>(Ok(()))
+                let authenticated =
+                    session_rows::find_live(conn, &new_hash, now)?.ok_or(LoginError::WrongStage)?;
+                Ok::<_, LoginError>(Ok(authenticated))
             })
         })
         .await?;
     match outcome {
-        Ok(()) => {
+        Ok(session) => {
             state
                 .db
                 .run(move |conn| throttle::succeeded(conn, &done_subjects))
                 .await?;
-            Ok(())
+            Ok(Authenticated {
+                session_token: token,
+                session,
+            })
         }
         Err((user_id, organisation_id)) => {
             // Recorded outside the transaction (and each counter update is atomic on its own).

@@ -17,16 +17,38 @@ pub struct Ended {
     pub notices: usize,
 }
 
-/// Ends `session_hashes` of `user_id` inside the caller's transaction, and queues a
-/// back-channel logout notice for every client that received tokens in them and registered a
-/// `backchannel_logout_uri`. Call [`notify`] after the transaction committed.
+/// Why and when sessions end, and how long access tokens issued in them may still be live.
+#[derive(Debug, Clone, Copy)]
+pub struct Ending {
+    pub reason: &'static str,
+    pub now: i64,
+    access_token_seconds: i64,
+}
+
+impl Ending {
+    pub fn at(state: &IdpState, reason: &'static str, now: i64) -> Self {
+        let tokens = &state.settings.tokens;
+        Self {
+            reason,
+            now,
+            // A code's token is minted up to a code lifetime after the code.
+            access_token_seconds: tokens.access_token_seconds + tokens.authorization_code_seconds,
+        }
+    }
+}
+
+/// Ends `session_hashes` of `user_id` inside the caller's transaction: the sessions go, the
+/// refresh tokens issued in them are revoked, the access tokens issued in them that may still
+/// be live go on the revoked list (introspection and userinfo refuse them at once), and a
+/// back-channel logout notice is queued for every client that received tokens in them and
+/// registered a `backchannel_logout_uri`. Call [`notify`] after the transaction committed.
 pub fn end_sessions(
     conn: &mut DbConnection,
     user_id: &str,
     session_hashes: &[String],
-    reason: &'static str,
-    now: i64,
+    ending: Ending,
 ) -> Result<Ended, DbError> {
+    let Ending { reason, now, .. } = ending;
     let mut ended = Ended::default();
     for hash in session_hashes {
         let client_ids = authorization::clients_of_session(conn, hash)?;
@@ -40,6 +62,11 @@ pub fn end_sessions(
         ended.sessions.push(hash.clone());
     }
     let revoked = authorization::revoke_for_sessions(conn, session_hashes, now)?;
+    let since = now - ending.access_token_seconds;
+    let access_tokens = authorization::access_tokens_of_sessions(conn, session_hashes, since)?;
+    for jti in &access_tokens {
+        authorization::revoke_access_token(conn, jti, now + ending.access_token_seconds)?;
+    }
     if !session_hashes.is_empty() {
         audit::record(
             conn,
@@ -53,6 +80,7 @@ pub fn end_sessions(
                 "reason": reason,
                 "sessions": session_hashes.len(),
                 "revoked_refresh_tokens": revoked,
+                "revoked_access_tokens": access_tokens.len(),
             })),
             now,
         )?;
@@ -71,9 +99,10 @@ pub fn notify(state: &IdpState, _user_id: &str, ended: Ended) {
 pub async fn logout(state: &IdpState, user_id: &str, session_hash: &str) -> Result<(), AppError> {
     let now = state.now();
     let (user, hash) = (user_id.to_owned(), session_hash.to_owned());
+    let ending = Ending::at(state, "logout", now);
     let ended = state
         .db
-        .transaction(move |conn| end_sessions(conn, &user, &[hash], "logout", now))
+        .transaction(move |conn| end_sessions(conn, &user, &[hash], ending))
         .await?;
     notify(state, user_id, ended);
     Ok(())

@@ -5,6 +5,7 @@
 use qrcode::QrCode;
 use qrcode::render::svg;
 
+use crate::crypto::OpaqueToken;
 use crate::domain::PersonName;
 use crate::domain::totp::TotpSecret;
 use crate::error::AppError;
@@ -130,6 +131,9 @@ pub struct Completed {
     pub user_id: String,
     /// Sessions of this person ended because "Uitloggen op andere apparaten" was ticked.
     pub ended_sessions: Vec<String>,
+    /// The new cookie value: the authenticated session has a new id.
+    pub session_token: OpaqueToken,
+    pub session: Session,
 }
 
 /// Confirms the authenticator with a correct code: the account becomes active and the session
@@ -155,6 +159,10 @@ pub async fn complete(
     let keyring = state.keyring.clone();
     let now = state.now();
     let authenticated_until = now + sessions::lifetime(state, Stage::Authenticated);
+    let ending = crate::journeys::logout::Ending::at(state, "logout_other_devices", now);
+    // The session gets a new id as it becomes authenticated (ASVS V3.2.1).
+    let token = OpaqueToken::generate();
+    let new_hash = token.hash();
     let result = state
         .db
         .run(move |conn| {
@@ -182,29 +190,25 @@ pub async fn complete(
                 if !users::activate(conn, &session.user_id, now)? {
                     return Err(OtpSetupError::NotInSetup);
                 }
-                session_rows::authenticate(
+                if !session_rows::authenticate(
                     conn,
                     &session.id_hash,
+                    &new_hash,
                     "pwd otp",
                     now,
                     authenticated_until,
-                )?;
+                )? {
+                    return Err(OtpSetupError::NotInSetup);
+                }
                 let ended = if completion.logout_others {
-                    let others =
-                        session_rows::other_sessions(conn, &session.user_id, &session.id_hash)?;
+                    let others = session_rows::other_sessions(conn, &session.user_id, &new_hash)?;
                     crate::storage::authorization::revoke_for_user_except_session(
                         conn,
                         &session.user_id,
-                        &session.id_hash,
+                        &new_hash,
                         now,
                     )?;
-                    crate::journeys::logout::end_sessions(
-                        conn,
-                        &session.user_id,
-                        &others,
-                        "logout_other_devices",
-                        now,
-                    )?
+                    crate::journeys::logout::end_sessions(conn, &session.user_id, &others, ending)?
                 } else {
                     crate::journeys::logout::Ended::default()
                 };
@@ -219,17 +223,21 @@ pub async fn complete(
                         .details(serde_json::json!({ "device_name": device_name, "step": step })),
                     now,
                 )?;
-                Ok::<_, OtpSetupError>(Ok((session.user_id.clone(), ended)))
+                let authenticated = session_rows::find_live(conn, &new_hash, now)?
+                    .ok_or(OtpSetupError::NotInSetup)?;
+                Ok::<_, OtpSetupError>(Ok((authenticated, ended)))
             })
         })
         .await?;
     match result {
-        Ok((user_id, ended)) => {
+        Ok((session, ended)) => {
             let ended_sessions = ended.sessions.clone();
-            crate::journeys::logout::notify(state, &user_id, ended);
+            crate::journeys::logout::notify(state, &session.user_id, ended);
             Ok(Completed {
-                user_id,
+                user_id: session.user_id.clone(),
                 ended_sessions,
+                session_token: token,
+                session,
             })
         }
         Err(()) => {

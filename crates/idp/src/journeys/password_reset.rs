@@ -232,6 +232,7 @@ pub async fn complete(
         .await
         .map_err(AppError::from)?;
     let now = state.now();
+    let ending = logout::Ending::at(state, "logout_other_devices", now);
     let user_id = user.id.clone();
     let organisation = user.organisation_id.clone();
     let ended = state
@@ -248,7 +249,7 @@ pub async fn complete(
                     .map(|s| s.id_hash)
                     .filter(|h| keep.as_deref() != Some(h.as_str()))
                     .collect();
-                logout::end_sessions(conn, &user_id, &all, "logout_other_devices", now)?
+                logout::end_sessions(conn, &user_id, &all, ending)?
             } else {
                 logout::Ended::default()
             };

@@ -125,7 +125,7 @@ impl AuthorizationRequest {
 
     pub fn redirect(&self) -> RedirectUri {
         // Validated against the client's registration when the request was made.
-        RedirectUri::parse(&self.redirect_uri, true).unwrap_or_else(|_| unreachable_redirect())
+        RedirectUri::parse_registered(&self.redirect_uri).unwrap_or_else(|_| unreachable_redirect())
     }
 }
 

@@ -2,7 +2,9 @@
 //! registered a `backchannel_logout_uri` gets a signed logout token (§2.4) POSTed to it (§2.5).
 //! The notice is committed with the session end (storage::logout_notices) and delivered by this
 //! worker with retries and backoff; the token is signed at delivery, so it is fresh whenever
-//! the relying party comes back. Each outcome is audited.
+//! the relying party comes back. Each outcome is audited. Delivery goes through `outbound`: a
+//! URI that resolves to a loopback, private or link-local address is never called (unless
+//! `oidc.backchannel_allow_private_networks`), and such a notice is given up at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +13,13 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::claims::sid;
+use crate::outbound::{OutboundClient, Outcome};
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::logout_notices::{self, LogoutNotice};
 use crate::storage::models::new_id;
 use crate::storage::{DbConnection, DbError};
+use crate::telemetry::Untrusted;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 const CLAIM_SECONDS: i64 = 60;
@@ -68,18 +72,17 @@ pub fn enqueue(
 #[derive(Clone)]
 pub struct BackchannelWorker {
     state: IdpState,
-    http: reqwest::Client,
+    http: OutboundClient,
     wake: Arc<Notify>,
 }
 
 impl BackchannelWorker {
     pub fn new(state: IdpState) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(
-                state.settings.oidc.backchannel_timeout_seconds,
-            ))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let oidc = &state.settings.oidc;
+        let http = OutboundClient::new(
+            Duration::from_secs(oidc.backchannel_timeout_seconds),
+            oidc.backchannel_allow_private_networks,
+        )?;
         let wake = state.backchannel_wake.clone();
         Ok(Self { state, http, wake })
     }
@@ -126,19 +129,22 @@ impl BackchannelWorker {
             sid: sid(state, &notice.session_id_hash),
             events: serde_json::json!({ EVENT: {} }),
         };
+        // Err((why, retry)): not delivered; `retry` false when trying again cannot help.
         let outcome = match state.keys.sign(Some("logout+jwt"), &token) {
             Ok(jwt) => match self
                 .http
-                .post(&notice.uri)
-                .form(&[("logout_token", jwt.as_str())])
-                .send()
+                .post_form(&notice.uri, &[("logout_token", jwt.as_str())])
                 .await
             {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => Err(format!("answered {}", r.status())),
-                Err(e) => Err(e.to_string()),
+                Outcome::Answered(status, _) if status.is_success() => Ok(()),
+                Outcome::Answered(status, body) => Err((
+                    format!("answered {status}: {}", Untrusted(body.trim())),
+                    true,
+                )),
+                Outcome::Refused(why) => Err((format!("not called: {why}"), false)),
+                Outcome::Failed(e) => Err((Untrusted(&e).to_string(), true)),
             },
-            Err(e) => Err(format!("signing failed: {e}")),
+            Err(e) => Err((format!("signing failed: {e}"), true)),
         };
         let (id, client_id, user_id) = (
             notice.id.clone(),
@@ -146,7 +152,9 @@ impl BackchannelWorker {
             notice.user_id.clone(),
         );
         let attempts = notice.attempts + 1;
-        let give_up = now - notice.created_at >= GIVE_UP_AFTER_SECONDS;
+        let give_up =
+            now - notice.created_at >= GIVE_UP_AFTER_SECONDS || matches!(outcome, Err((_, false)));
+        let outcome = outcome.map_err(|(why, _)| why);
         state
             .db
             .run(move |conn| {
@@ -154,6 +162,7 @@ impl BackchannelWorker {
                     Ok(()) => {
                         logout_notices::mark_delivered(conn, &id, now)?;
                         AuditRecord::success("backchannel_logout")
+                            .details(serde_json::json!({ "attempts": attempts }))
                     }
                     Err(error) => {
                         let delay = RETRY_BASE_SECONDS.saturating_mul(1 << attempts.clamp(0, 20)).min(RETRY_MAX_SECONDS);
@@ -163,9 +172,10 @@ impl BackchannelWorker {
                             return Ok(());
                         }
                         AuditRecord::failure("backchannel_logout")
+                            .details(serde_json::json!({ "attempts": attempts, "error": error }))
                     }
                 };
-                record = record.user(&user_id).details(serde_json::json!({ "attempts": attempts }));
+                record = record.user(&user_id);
                 record.client_id = Some(client_id);
                 audit::record(conn, record, now)
             })

@@ -44,6 +44,48 @@ pub const SUPPORTED_GRANTS: &[&str] = &[
     GRANT_CLIENT_CREDENTIALS,
 ];
 
+/// OIDC Registration §2 `application_type`: a web application, or a native one that follows
+/// RFC 8252 (loopback and private-use-scheme redirect URIs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApplicationType {
+    #[default]
+    Web,
+    Native,
+}
+
+impl ApplicationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationType::Web => "web",
+            ApplicationType::Native => "native",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "web" => Some(ApplicationType::Web),
+            "native" => Some(ApplicationType::Native),
+            _ => None,
+        }
+    }
+}
+
+/// What a client registered about itself to be shown to people (RFC 7591 §2): links to its
+/// home page, logo, privacy policy and terms (https), and contact addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientDisplay {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub client_id: String,
@@ -57,6 +99,8 @@ pub struct Client {
     pub scope: Vec<String>,
     pub first_party: bool,
     pub created_at: UnixTime,
+    pub application_type: ApplicationType,
+    pub display: ClientDisplay,
 }
 
 fn json_list(s: &str) -> Vec<String> {
@@ -83,6 +127,8 @@ impl Client {
             backchannel_logout_uri: row.backchannel_logout_uri,
             first_party: row.first_party,
             created_at: row.created_at,
+            application_type: ApplicationType::parse(&row.application_type).unwrap_or_default(),
+            display: serde_json::from_str(&row.metadata).unwrap_or_default(),
         }
     }
 
@@ -94,19 +140,40 @@ impl Client {
         self.grant_types.iter().any(|g| g == grant)
     }
 
-    /// Exact string comparison against the registered redirect URIs (RFC 9700 §2.1).
+    /// Exact string comparison against the registered redirect URIs (RFC 9700 §2.1). A native
+    /// application's loopback redirect URI matches on any port (RFC 8252 §7.3): the app
+    /// listens on whichever port is free when the person logs in.
     pub fn redirect_uri(&self, presented: &str) -> Option<RedirectUri> {
-        self.redirect_uris
+        if let Some(exact) = self
+            .redirect_uris
             .iter()
             .find(|r| r.as_str() == presented)
-            .and_then(|r| RedirectUri::parse(r, true).ok())
+            .and_then(|r| RedirectUri::parse_registered(r).ok())
+        {
+            return Some(exact);
+        }
+        if self.application_type != ApplicationType::Native {
+            return None;
+        }
+        let presented = RedirectUri::parse_native(presented).ok()?;
+        self.redirect_uris
+            .iter()
+            .filter_map(|r| RedirectUri::parse_native(r).ok())
+            .any(|r| r.same_loopback_target(&presented))
+            .then_some(presented)
     }
 
     pub fn post_logout_redirect_uri(&self, presented: &str) -> Option<RedirectUri> {
         self.post_logout_redirect_uris
             .iter()
             .find(|r| r.as_str() == presented)
-            .and_then(|r| RedirectUri::parse(r, true).ok())
+            .and_then(|r| RedirectUri::parse_registered(r).ok())
+    }
+
+    /// Whether people are asked before this client gets anything (see `oidc::consent`): HCC's
+    /// own applications, registered by staff with `--first-party`, are not.
+    pub fn needs_consent(&self) -> bool {
+        !self.first_party
     }
 
     /// Constant-time check of a presented secret against the stored hash.
@@ -131,6 +198,8 @@ pub struct NewClient {
     pub auth_method: AuthMethod,
     pub scope: Vec<String>,
     pub first_party: bool,
+    pub application_type: ApplicationType,
+    pub display: ClientDisplay,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,6 +277,8 @@ pub fn register(
         scope: scope.join(" "),
         first_party: new.first_party,
         created_at: now,
+        application_type: new.application_type.as_str().to_owned(),
+        metadata: serde_json::to_string(&new.display).unwrap_or_else(|_| "{}".to_owned()),
     };
     clients::insert(conn, &row)?;
     Ok(Registered {

@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::OidcSettings;
 use crate::crypto::{constant_time_eq, hash_hex};
-use crate::domain::RedirectUri;
 use crate::domain::redirect_uri::InvalidRedirectUri;
 use crate::domain::scope::SUPPORTED;
+use crate::domain::{Email, RedirectUri};
 use crate::oidc::client::{
-    self, AuthMethod, GRANT_AUTHORIZATION_CODE, InvalidClient, NewClient, Registered,
+    self, ApplicationType, AuthMethod, ClientDisplay, GRANT_AUTHORIZATION_CODE, InvalidClient,
+    NewClient, Registered,
 };
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
 use crate::state::IdpState;
@@ -37,6 +38,34 @@ pub struct ClientMetadata {
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: Option<bool>,
     pub scope: Option<String>,
+    pub application_type: Option<String>,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    pub contacts: Option<Vec<String>>,
+}
+
+/// The longest URL a client may register for people to follow (client_uri, logo_uri, …).
+pub const MAX_DISPLAY_URI_BYTES: usize = 2048;
+pub const MAX_CONTACTS: usize = 10;
+
+/// What the deployment allows at registration (from `oidc.*`).
+#[derive(Debug, Clone, Copy)]
+pub struct RegistrationRules {
+    /// `http` redirect URIs on loopback for web applications (RFC 8252 §7.3 in development).
+    pub allow_http_loopback: bool,
+    /// Back-channel logout URIs on loopback or private addresses (see `outbound`).
+    pub allow_private_backchannel: bool,
+}
+
+impl RegistrationRules {
+    pub fn from_settings(oidc: &OidcSettings) -> Self {
+        Self {
+            allow_http_loopback: oidc.allow_http_loopback_redirects,
+            allow_private_backchannel: oidc.backchannel_allow_private_networks,
+        }
+    }
 }
 
 /// Why metadata was refused. `code()` gives the RFC 7591 §3.2.2 error code.
@@ -63,6 +92,28 @@ pub enum MetadataError {
     AuthMethod(String),
     #[error("only the response type \"code\" is supported (no implicit or hybrid flow)")]
     ResponseTypes,
+    #[error("the authorization_code grant needs the response type \"code\"")]
+    CodeGrantWithoutResponseType,
+    #[error("the response type \"code\" needs the authorization_code grant")]
+    ResponseTypeWithoutCodeGrant,
+    #[error("application_type {0:?} is not supported (\"web\" or \"native\")")]
+    ApplicationType(String),
+    #[error(
+        "{field} {uri:?} must be an absolute https URL without credentials or fragment, at most \
+         {MAX_DISPLAY_URI_BYTES} bytes"
+    )]
+    DisplayUri { field: &'static str, uri: String },
+    #[error("contacts: {0:?} is not an e-mail address")]
+    Contact(String),
+    #[error("contacts may list at most {MAX_CONTACTS} addresses")]
+    TooManyContacts,
+    #[error(
+        "back-channel logout URI {uri:?}: {reason}; this server does not call private networks"
+    )]
+    BackchannelNotPublic {
+        uri: String,
+        reason: crate::outbound::Refused,
+    },
     #[error("grant_types must not be empty")]
     NoGrantTypes,
     #[error("the client name may have at most {MAX_CLIENT_NAME_CHARS} characters")]
@@ -103,14 +154,31 @@ fn unique(values: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// Which redirect URIs a client may register: web rules or RFC 8252's native rules.
+#[derive(Debug, Clone, Copy)]
+struct RedirectRules {
+    application_type: ApplicationType,
+    allow_http_loopback: bool,
+}
+
+impl RedirectRules {
+    fn parse(self, uri: &str) -> Result<RedirectUri, InvalidRedirectUri> {
+        match self.application_type {
+            ApplicationType::Web => RedirectUri::parse(uri, self.allow_http_loopback),
+            ApplicationType::Native => RedirectUri::parse_native(uri),
+        }
+    }
+}
+
 fn parse_uris(
     uris: Option<&[String]>,
-    allow_http_loopback: bool,
+    rules: RedirectRules,
     error: impl Fn(String, InvalidRedirectUri) -> MetadataError,
 ) -> Result<Vec<RedirectUri>, MetadataError> {
     let mut parsed: Vec<RedirectUri> = Vec::new();
     for uri in uris.unwrap_or_default() {
-        let p = RedirectUri::parse(uri, allow_http_loopback)
+        let p = rules
+            .parse(uri)
             .map_err(|reason| error(uri.clone(), reason))?;
         if !parsed.contains(&p) {
             parsed.push(p);
@@ -119,34 +187,124 @@ fn parse_uris(
     Ok(parsed)
 }
 
+/// A link for people to follow: absolute https, no credentials, no fragment, bounded.
+fn display_uri(field: &'static str, value: Option<&str>) -> Result<Option<String>, MetadataError> {
+    let Some(uri) = value.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let refused = || MetadataError::DisplayUri {
+        field,
+        uri: uri.chars().take(100).collect(),
+    };
+    let url = url::Url::parse(uri).map_err(|_| refused())?;
+    if url.scheme() != "https"
+        || url.host_str().is_none_or(str::is_empty)
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+        || uri.len() > MAX_DISPLAY_URI_BYTES
+    {
+        return Err(refused());
+    }
+    Ok(Some(url.to_string()))
+}
+
+fn display_metadata(metadata: &ClientMetadata) -> Result<ClientDisplay, MetadataError> {
+    let contacts = metadata.contacts.clone().unwrap_or_default();
+    if contacts.len() > MAX_CONTACTS {
+        return Err(MetadataError::TooManyContacts);
+    }
+    let contacts = contacts
+        .iter()
+        .map(|c| {
+            Email::parse(c)
+                .map(|e| e.as_str().to_owned())
+                .map_err(|_| MetadataError::Contact(c.chars().take(100).collect()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ClientDisplay {
+        client_uri: display_uri("client_uri", metadata.client_uri.as_deref())?,
+        logo_uri: display_uri("logo_uri", metadata.logo_uri.as_deref())?,
+        policy_uri: display_uri("policy_uri", metadata.policy_uri.as_deref())?,
+        tos_uri: display_uri("tos_uri", metadata.tos_uri.as_deref())?,
+        contacts: unique(contacts),
+    })
+}
+
+/// RFC 7591 §2.1: the response types must fit the grant types. Only "code" exists here; it
+/// belongs to the authorization_code grant and to no other.
+fn check_response_types(
+    response_types: Option<&[String]>,
+    grant_types: &[String],
+) -> Result<(), MetadataError> {
+    let code_grant = grant_types.iter().any(|g| g == GRANT_AUTHORIZATION_CODE);
+    let Some(response_types) = response_types else {
+        return Ok(()); // derived from the grant types
+    };
+    let response_types = unique(response_types.iter().cloned());
+    // RFC 9700 §2.1.2: no implicit flow, and no hybrid flow either.
+    if response_types.iter().any(|r| r != "code") {
+        return Err(MetadataError::ResponseTypes);
+    }
+    match (code_grant, response_types.is_empty()) {
+        (true, true) => Err(MetadataError::CodeGrantWithoutResponseType),
+        (false, false) => Err(MetadataError::ResponseTypeWithoutCodeGrant),
+        _ => Ok(()),
+    }
+}
+
 /// Applies every rule for a new client, however it is being registered (RFC 7591 endpoint or
 /// CLI), and gives the client to store. The result is never first-party: only the CLI may say so.
 pub fn validate_metadata(
     metadata: &ClientMetadata,
-    allow_http_loopback: bool,
+    rules: RegistrationRules,
 ) -> Result<NewClient, MetadataError> {
+    let application_type = match metadata.application_type.as_deref() {
+        None => ApplicationType::Web,
+        Some(t) => ApplicationType::parse(t)
+            .ok_or_else(|| MetadataError::ApplicationType(t.chars().take(50).collect()))?,
+    };
+    let redirect_rules = RedirectRules {
+        application_type,
+        allow_http_loopback: rules.allow_http_loopback,
+    };
     let redirect_uris = parse_uris(
         metadata.redirect_uris.as_deref(),
-        allow_http_loopback,
+        redirect_rules,
         |uri, reason| MetadataError::RedirectUri { uri, reason },
     )?;
     let post_logout_redirect_uris = parse_uris(
         metadata.post_logout_redirect_uris.as_deref(),
-        allow_http_loopback,
+        redirect_rules,
         |uri, reason| MetadataError::PostLogoutRedirectUri { uri, reason },
     )?;
     // Back-Channel Logout 1.0 §2.2: an absolute URL without fragment; the same scheme rules as a
     // redirect URI (https, or http on loopback when allowed) keep logout tokens off the clear.
+    // The server calls it itself, so a loopback or private address is refused unless allowed
+    // (checked again, after DNS, at every delivery).
     let backchannel_logout_uri = metadata
         .backchannel_logout_uri
         .as_deref()
         .map(|uri| {
-            RedirectUri::parse(uri, allow_http_loopback)
-                .map(|u| u.as_str().to_owned())
-                .map_err(|reason| MetadataError::BackchannelLogoutUri {
+            let parsed = RedirectUri::parse(uri, rules.allow_http_loopback).map_err(|reason| {
+                MetadataError::BackchannelLogoutUri {
                     uri: uri.to_owned(),
                     reason,
-                })
+                }
+            })?;
+            let url = url::Url::parse(parsed.as_str()).map_err(|_| {
+                MetadataError::BackchannelLogoutUri {
+                    uri: uri.to_owned(),
+                    reason: InvalidRedirectUri::NotAbsolute,
+                }
+            })?;
+            crate::outbound::check_url(&url, rules.allow_private_backchannel).map_err(
+                |reason| MetadataError::BackchannelNotPublic {
+                    uri: uri.to_owned(),
+                    reason,
+                },
+            )?;
+            Ok::<_, MetadataError>(parsed.as_str().to_owned())
         })
         .transpose()?;
 
@@ -161,12 +319,8 @@ pub fn validate_metadata(
         Some(g) => unique(g.iter().cloned()),
     };
 
-    // RFC 9700 §2.1.2: no implicit flow, and no hybrid flow either; only the code flow.
-    if let Some(response_types) = &metadata.response_types
-        && unique(response_types.iter().cloned()) != ["code"]
-    {
-        return Err(MetadataError::ResponseTypes);
-    }
+    check_response_types(metadata.response_types.as_deref(), &grant_types)?;
+    let display = display_metadata(metadata)?;
 
     let name = match metadata.client_name.as_deref().map(str::trim) {
         None | Some("") => DEFAULT_CLIENT_NAME.to_owned(),
@@ -205,9 +359,11 @@ pub fn validate_metadata(
         grant_types,
         auth_method,
         scope,
-        // There are no consent screens: `first_party` is recorded for HCC's own applications, and
-        // for now `offline_access` is granted to any client that is allowed `refresh_token`.
+        // Only HCC staff mark a client first-party (the CLI); everyone else's client asks the
+        // person for consent.
         first_party: false,
+        application_type,
+        display,
     };
     new.check()?;
     Ok(new)
@@ -277,6 +433,9 @@ struct RegistrationResponse<'a> {
     response_types: &'a [&'static str],
     token_endpoint_auth_method: &'static str,
     scope: String,
+    application_type: &'static str,
+    #[serde(flatten)]
+    display: &'a ClientDisplay,
 }
 
 /// RFC 6750 §2.1 bearer token, compared in constant time (of equal-length digests, so the
@@ -342,7 +501,10 @@ pub async fn register(
             format!("the client metadata is not valid: {e}"),
         )
     })?;
-    let new = validate_metadata(&metadata, state.settings.oidc.allow_http_loopback_redirects)?;
+    let new = validate_metadata(
+        &metadata,
+        RegistrationRules::from_settings(&state.settings.oidc),
+    )?;
     let Registered { client, secret } =
         create_client(&state, new, Via::DynamicRegistration, ip_address).await?;
 
@@ -366,6 +528,8 @@ pub async fn register(
         response_types,
         token_endpoint_auth_method: client.auth_method.as_str(),
         scope: client.scope.join(" "),
+        application_type: client.application_type.as_str(),
+        display: &client.display,
     };
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -382,11 +546,18 @@ mod tests {
         serde_json::from_value(json).unwrap()
     }
 
+    fn rules(allow_http_loopback: bool) -> RegistrationRules {
+        RegistrationRules {
+            allow_http_loopback,
+            allow_private_backchannel: false,
+        }
+    }
+
     #[test]
     fn defaults_for_a_minimal_client() {
         let new = validate_metadata(
             &meta(json!({"redirect_uris": ["https://rp.example/cb"]})),
-            false,
+            rules(false),
         )
         .unwrap();
         assert_eq!(new.name, DEFAULT_CLIENT_NAME);
@@ -403,11 +574,11 @@ mod tests {
                 "redirect_uris": ["http://127.0.0.1:49152/cb", "http://127.0.0.1:49152/cb"],
                 "client_name": "  Portaal  ",
                 "scope": "openid  email made:up",
-                "logo_uri": "https://rp.example/logo.png",
+                "software_statement_version": "ignored",
                 "response_types": ["code"],
                 "grant_types": ["authorization_code", "refresh_token"],
             })),
-            true,
+            rules(true),
         )
         .unwrap();
         assert_eq!(new.name, "Portaal");
@@ -419,7 +590,7 @@ mod tests {
     #[test]
     fn each_rule_has_its_error() {
         let refused = |json: serde_json::Value, allow: bool| {
-            validate_metadata(&meta(json), allow).unwrap_err()
+            validate_metadata(&meta(json), rules(allow)).unwrap_err()
         };
         let cb = "https://rp.example/cb";
         let e = refused(json!({"redirect_uris": ["http://127.0.0.1/cb"]}), false);
@@ -450,7 +621,26 @@ mod tests {
             ),
             (
                 json!({"redirect_uris": [cb], "response_types": []}),
-                MetadataError::ResponseTypes,
+                MetadataError::CodeGrantWithoutResponseType,
+            ),
+            (
+                json!({"grant_types": ["client_credentials"], "response_types": ["code"]}),
+                MetadataError::ResponseTypeWithoutCodeGrant,
+            ),
+            (
+                json!({"redirect_uris": [cb], "application_type": "desktop"}),
+                MetadataError::ApplicationType("desktop".into()),
+            ),
+            (
+                json!({"redirect_uris": [cb], "logo_uri": "http://rp.example/logo.png"}),
+                MetadataError::DisplayUri {
+                    field: "logo_uri",
+                    uri: "http://rp.example/logo.png".into(),
+                },
+            ),
+            (
+                json!({"redirect_uris": [cb], "contacts": ["not an address"]}),
+                MetadataError::Contact("not an address".into()),
             ),
             (
                 json!({"redirect_uris": [cb], "token_endpoint_auth_method": "private_key_jwt"}),
@@ -515,9 +705,80 @@ mod tests {
     }
 
     #[test]
+    fn display_metadata_is_kept() {
+        let new = validate_metadata(
+            &meta(json!({
+                "redirect_uris": ["https://rp.example/cb"],
+                "client_uri": "https://rp.example/",
+                "logo_uri": "https://rp.example/logo.png",
+                "policy_uri": "https://rp.example/privacy",
+                "tos_uri": "https://rp.example/terms",
+                "contacts": ["Ops@RP.example", "ops@rp.example"],
+            })),
+            rules(false),
+        )
+        .unwrap();
+        assert_eq!(
+            new.display.logo_uri.as_deref(),
+            Some("https://rp.example/logo.png")
+        );
+        assert_eq!(new.display.contacts, ["ops@rp.example"]);
+    }
+
+    #[test]
+    fn a_service_client_with_no_response_types_is_consistent() {
+        let new = validate_metadata(
+            &meta(json!({"grant_types": ["client_credentials"], "response_types": []})),
+            rules(false),
+        )
+        .unwrap();
+        assert_eq!(new.grant_types, ["client_credentials"]);
+    }
+
+    #[test]
+    fn a_back_channel_uri_on_a_private_address_is_refused() {
+        let e = validate_metadata(
+            &meta(json!({
+                "redirect_uris": ["http://127.0.0.1/cb"],
+                "backchannel_logout_uri": "http://127.0.0.1:18999/internal/admin/delete?all=1",
+            })),
+            rules(true),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, MetadataError::BackchannelNotPublic { .. }),
+            "{e}"
+        );
+        assert_eq!(e.code(), OAuthErrorCode::InvalidClientMetadata);
+    }
+
+    #[test]
+    fn a_native_application_registers_loopback_and_private_use_schemes() {
+        let new = validate_metadata(
+            &meta(json!({
+                "application_type": "native",
+                "token_endpoint_auth_method": "none",
+                "redirect_uris": ["http://127.0.0.1/cb", "com.example.app:/oauth2redirect"],
+            })),
+            rules(false),
+        )
+        .unwrap();
+        assert_eq!(new.application_type, ApplicationType::Native);
+        let e = validate_metadata(
+            &meta(json!({"application_type": "native", "redirect_uris": ["myapp:/cb"]})),
+            rules(false),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), OAuthErrorCode::InvalidRedirectUri);
+    }
+
+    #[test]
     fn a_service_client_needs_no_redirect_uri() {
-        let new = validate_metadata(&meta(json!({"grant_types": ["client_credentials"]})), false)
-            .unwrap();
+        let new = validate_metadata(
+            &meta(json!({"grant_types": ["client_credentials"]})),
+            rules(false),
+        )
+        .unwrap();
         assert!(new.redirect_uris.is_empty());
         assert_eq!(new.grant_types, ["client_credentials"]);
     }

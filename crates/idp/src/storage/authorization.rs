@@ -206,6 +206,32 @@ pub fn revoke_for_sessions(
     .execute(conn)?)
 }
 
+/// The ids of access tokens issued in these sessions after `since` (the code exchanges and the
+/// refresh grants that produced them).
+pub fn access_tokens_of_sessions(
+    conn: &mut DbConnection,
+    session_hashes: &[String],
+    since: UnixTime,
+) -> Result<Vec<String>, DbError> {
+    let from_codes: Vec<Option<String>> = ac::authorization_codes
+        .filter(ac::session_id_hash.eq_any(session_hashes))
+        .filter(ac::created_at.gt(since))
+        .filter(ac::access_token_jti.is_not_null())
+        .select(ac::access_token_jti)
+        .load(conn)?;
+    let from_refreshes: Vec<Option<String>> = rt::refresh_tokens
+        .filter(rt::session_id_hash.eq_any(session_hashes))
+        .filter(rt::created_at.gt(since))
+        .filter(rt::access_token_jti.is_not_null())
+        .select(rt::access_token_jti)
+        .load(conn)?;
+    Ok(from_codes
+        .into_iter()
+        .chain(from_refreshes)
+        .flatten()
+        .collect())
+}
+
 pub fn revoke_access_token(
     conn: &mut DbConnection,
     jti: &str,

@@ -122,6 +122,19 @@ pub struct ClientRow {
     pub scope: String,
     pub first_party: bool,
     pub created_at: i64,
+    pub application_type: String,
+    /// JSON: what the client registered about itself (`oidc::client::ClientDisplay`).
+    pub metadata: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub granted_at: i64,
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -170,6 +183,8 @@ pub struct RefreshTokenRow {
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The access token issued with this refresh token (revoked when the session ends).
+    pub access_token_jti: Option<String>,
 }
 
 pub fn new_id() -> String {

@@ -99,6 +99,18 @@ diesel::table! {
         scope -> Text,
         first_party -> Bool,
         created_at -> BigInt,
+        application_type -> Text,
+        metadata -> Text,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -147,6 +159,7 @@ diesel::table! {
         expires_at -> BigInt,
         rotated_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        access_token_jti -> Nullable<Text>,
     }
 }
 
@@ -252,4 +265,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     revoked_access_tokens,
     throttle_counters,
     logout_notices,
+    consents,
 );

@@ -28,24 +28,28 @@ pub fn find_live(
         .optional()?)
 }
 
-/// The last factor was proven: the session is authenticated from `now` (its `auth_time`).
+/// The last factor was proven: the session is authenticated from `now` (its `auth_time`) and
+/// gets a new id (`new_id_hash`), so the id it had before stops working (ASVS V3.2.1). False
+/// when the session is gone.
 pub fn authenticate(
     conn: &mut DbConnection,
     id_hash: &str,
+    new_id_hash: &str,
     amr: &str,
     now: UnixTime,
     expires_at: UnixTime,
-) -> Result<(), DbError> {
-    diesel::update(s::sessions.find(id_hash))
+) -> Result<bool, DbError> {
+    Ok(diesel::update(s::sessions.find(id_hash))
         .set((
+            s::id_hash.eq(new_id_hash),
             s::stage.eq("authenticated"),
             s::amr.eq(amr),
             s::auth_time.eq(now),
             s::expires_at.eq(expires_at),
             s::last_seen_at.eq(now),
         ))
-        .execute(conn)?;
-    Ok(())
+        .execute(conn)?
+        == 1)
 }
 
 pub fn touch(conn: &mut DbConnection, id_hash: &str, now: UnixTime) -> Result<(), DbError> {

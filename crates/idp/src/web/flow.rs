@@ -3,8 +3,9 @@
 
 use actix_web::HttpRequest;
 use actix_web::HttpResponse;
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 
+use super::cookies;
 use super::page::{Page, PageError};
 use crate::error::AppError;
 use crate::oidc::code;
@@ -14,43 +15,23 @@ use crate::storage::models::Session;
 
 pub const AUTH_REQUEST_COOKIE: &str = "hcc_authreq";
 
-fn cookie(state: &IdpState, name: String, value: String) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.secure_cookies())
-        .same_site(SameSite::Lax)
-        .finish()
-}
-
-/// The IdP session cookie: HttpOnly, SameSite=Lax (it must come along when a relying party
-/// sends the browser to /authorize), Secure over https.
+/// The IdP session cookie (see `cookies`).
 pub fn session_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
-    cookie(
-        state,
-        state
-            .settings
-            .cookie_name(&state.settings.session.cookie_name),
+    cookies::build(
+        &state.settings,
+        &state.settings.session.cookie_name,
         value.to_owned(),
     )
+    .finish()
 }
 
 /// A cookie that removes `base` (named and flagged as it was set).
 pub fn expired(state: &IdpState, base: &str) -> Cookie<'static> {
-    let mut c = Cookie::build(state.settings.cookie_name(base), "")
-        .path("/")
-        .secure(state.settings.secure_cookies())
-        .finish();
-    c.make_removal();
-    c
+    cookies::removal(&state.settings, base)
 }
 
 pub fn auth_request_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
-    cookie(
-        state,
-        state.settings.cookie_name(AUTH_REQUEST_COOKIE),
-        value.to_owned(),
-    )
+    cookies::build(&state.settings, AUTH_REQUEST_COOKIE, value.to_owned()).finish()
 }
 
 pub fn session_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<String> {

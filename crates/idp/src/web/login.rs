@@ -159,9 +159,22 @@ pub async fn submit_otp(
     page.check_csrf(&req, &form.csrf_token)?;
     let session = flow::session_in(&req, &state, &page, Stage::Otp).await?;
     match login::otp_step(&state, &session, &form.otp_code, super::client_info(&req)).await {
-        Ok(()) => {
-            let session = flow::session_in(&req, &state, &page, Stage::Authenticated).await?;
-            flow::finish(&req, &state, &page, &session, flow::Landing::LoggedIn).await
+        Ok(authenticated) => {
+            let mut response = flow::finish(
+                &req,
+                &state,
+                &page,
+                &authenticated.session,
+                flow::Landing::LoggedIn,
+            )
+            .await?;
+            response
+                .add_cookie(&flow::session_cookie(
+                    &state,
+                    authenticated.session_token.expose(),
+                ))
+                .map_err(|e| page.error(crate::error::AppError::Internal(e.into())))?;
+            Ok(response)
         }
         Err(LoginError::WrongCode) => {
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod authorize;
 pub mod client_address;
+pub mod cookies;
 pub mod flow;
 pub mod health;
 pub mod login;

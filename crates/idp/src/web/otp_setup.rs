@@ -56,9 +56,22 @@ pub async fn submit(
         logout_others,
     };
     match otp_setup::complete(&state, &session, completion, super::client_info(&req)).await {
-        Ok(_) => {
-            let session = flow::session_in(&req, &state, &page, Stage::Authenticated).await?;
-            flow::finish(&req, &state, &page, &session, flow::Landing::AccountReady).await
+        Ok(completed) => {
+            let mut response = flow::finish(
+                &req,
+                &state,
+                &page,
+                &completed.session,
+                flow::Landing::AccountReady,
+            )
+            .await?;
+            response
+                .add_cookie(&flow::session_cookie(
+                    &state,
+                    completed.session_token.expose(),
+                ))
+                .map_err(|e| page.error(AppError::Internal(e.into())))?;
+            Ok(response)
         }
         Err(OtpSetupError::WrongCode) => {
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);

@@ -1,11 +1,11 @@
 //! Rendering hosted pages: the language of the request, the CSRF cookie and token, the common
 //! context of the layout, and the one place an error becomes a page in the user's language.
 
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 use tera::Context;
 
+use super::cookies;
 use crate::domain::Language;
 use crate::error::AppError;
 use crate::sessions::csrf::{self, CsrfCookie};
@@ -166,31 +166,16 @@ impl Page {
     }
 
     fn cookies(&self, builder: &mut HttpResponseBuilder) {
-        let secure = self.state.settings.secure_cookies();
+        let settings = &self.state.settings;
         if self.csrf.is_new {
-            builder.cookie(
-                Cookie::build(
-                    self.state.settings.cookie_name(csrf::COOKIE),
-                    self.csrf.value.clone(),
-                )
-                .path("/")
-                .http_only(true)
-                .secure(secure)
-                .same_site(SameSite::Lax)
-                .finish(),
-            );
+            builder
+                .cookie(cookies::build(settings, csrf::COOKIE, self.csrf.value.clone()).finish());
         }
         if self.lang_chosen {
             builder.cookie(
-                Cookie::build(
-                    self.state.settings.cookie_name(LANGUAGE_COOKIE),
-                    self.lang.code(),
-                )
-                .path("/")
-                .secure(secure)
-                .same_site(SameSite::Lax)
-                .max_age(actix_web::cookie::time::Duration::days(365))
-                .finish(),
+                cookies::build(settings, LANGUAGE_COOKIE, self.lang.code().to_owned())
+                    .max_age(actix_web::cookie::time::Duration::days(365))
+                    .finish(),
             );
         }
     }

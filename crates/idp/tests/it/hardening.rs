@@ -2,6 +2,8 @@
 //! test run (docs/security.md lists each rule with its test). Each test is named after the rule
 //! it proves and asserts what a client or a person sees.
 
+use idp::clock::Clock;
+use idp::domain::totp::step_at;
 use idp::oidc::client::AuthMethod;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -12,6 +14,73 @@ use crate::oidc::{
     REDIRECT, TestClient, authorize_url, create_client, location, log_in, onboarded_person,
     query_param,
 };
+use crate::oidc_rules::{backchannel_client, backchannel_receiver};
+use crate::onboarding::{STRONG, invite_marco, register_in, secret_from_page};
+use crate::recovery::{audit_rows, has_row, introspect, refresh, refresh_client, tokens_in};
+use crate::registration::{app_with_registration, post_register, register_ok};
+
+const BYE: &str = "https://portal.example/bye";
+
+/// The value of the cookie `name` that a response sets, if it sets one.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            let (k, rest) = c.split_once('=')?;
+            (k == name).then(|| rest.split(';').next().unwrap_or_default().to_owned())
+        })
+}
+
+/// Every Set-Cookie header of a response.
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A GET with exactly this cookie header (no cookie store).
+async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    http()
+        .get(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn userinfo(app: &TestApp, access_token: &str) -> StatusCode {
+    http()
+        .get(format!("{}/userinfo", app.address))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+fn logout_url(app: &TestApp, params: &[(&str, &str)]) -> String {
+    let mut url = url::Url::parse(&format!("{}/logout", app.address)).unwrap();
+    for (k, v) in params {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    url.to_string()
+}
+
+/// Whether `browser` still has a live IdP session for `rp` (prompt=none answers with a code).
+async fn still_logged_in(app: &TestApp, browser: &reqwest::Client, rp: &TestClient) -> bool {
+    let response = browser
+        .get(authorize_url(app, rp, "openid", &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    query_param(&location(&response), "code").is_some()
+}
 
 /// /authorize for `rp` with exactly these extra parameters (and no `state` unless given).
 fn authorize_with(app: &TestApp, rp: &TestClient, params: &[(&str, &str)]) -> String {
@@ -263,6 +332,750 @@ async fn a_non_numeric_max_age_is_invalid_request(backend: Backend) {
         .unwrap();
     assert_eq!(redirected_error(&response).0, "invalid_request");
 }
+
+// 6. A refused refresh changes nothing.
+async fn a_refresh_with_a_wider_scope_is_refused_and_the_token_still_works(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = refresh_client(&app).await;
+    let tokens = tokens_in(&app, &browser(), &rp, &person).await;
+    let response = http()
+        .post(format!("{}/token", app.address))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("scope", "openid profile"),
+            ("client_id", rp.id.as_str()),
+            ("client_secret", rp.secret.as_deref().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let json: Value = response.json().await.unwrap();
+    assert_eq!(json["error"], "invalid_scope");
+    let (status, rotated) = refresh(&app, &rp, &tokens).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert!(!has_row(
+        &audit_rows(&app).await,
+        "refresh_token_reused",
+        "failure"
+    ));
+}
+
+async fn an_expired_refresh_token_is_not_taken_for_a_stolen_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = refresh_client(&app).await;
+    let tokens = tokens_in(&app, &browser(), &rp, &person).await;
+    app.clock.advance(31 * 86_400);
+    for _ in 0..2 {
+        let (status, json) = refresh(&app, &rp, &tokens).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json["error_description"], "the refresh token has expired");
+    }
+    assert!(!has_row(
+        &audit_rows(&app).await,
+        "refresh_token_reused",
+        "failure"
+    ));
+}
+
+// 14. Refresh families have an absolute lifetime; logout revokes live access tokens.
+async fn a_refresh_family_ends_90_days_after_its_login(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = refresh_client(&app).await;
+    let mut tokens = tokens_in(&app, &browser(), &rp, &person).await;
+    let login = introspect(&app, &rp, tokens["access_token"].as_str().unwrap()).await["iat"]
+        .as_i64()
+        .unwrap();
+    // Rotated every 29 days, inside the 30-day sliding lifetime each time.
+    for _ in 0..3 {
+        app.clock.advance(29 * 86_400);
+        let (status, rotated) = refresh(&app, &rp, &tokens).await;
+        assert_eq!(status, StatusCode::OK, "{rotated}");
+        tokens = rotated;
+    }
+    let answer = introspect(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(answer["active"], true);
+    assert!(
+        answer["exp"].as_i64().unwrap() <= login + 90 * 86_400,
+        "{answer}"
+    );
+    app.clock.advance(3 * 86_400 + 1); // day 90 and a second
+    let (status, json) = refresh(&app, &rp, &tokens).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert_eq!(json["error"], "invalid_grant");
+}
+
+async fn logout_revokes_the_live_access_tokens_of_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = refresh_client(&app).await;
+    let browser = browser();
+    let first = tokens_in(&app, &browser, &rp, &person).await;
+    let (_, second) = refresh(&app, &rp, &first).await;
+    let access = [
+        first["access_token"].as_str().unwrap(),
+        second["access_token"].as_str().unwrap(),
+    ];
+    for token in access {
+        assert_eq!(introspect(&app, &rp, token).await["active"], true);
+    }
+    let response = browser
+        .get(logout_url(
+            &app,
+            &[("id_token_hint", first["id_token"].as_str().unwrap())],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for token in access {
+        assert_eq!(introspect(&app, &rp, token).await["active"], false);
+        assert_eq!(userinfo(&app, token).await, StatusCode::UNAUTHORIZED);
+    }
+}
+
+async fn an_administrators_logout_revokes_the_live_access_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = refresh_client(&app).await;
+    let tokens = tokens_in(&app, &browser(), &rp, &person).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let actor = idp::journeys::account::Actor::HccStaff { user_id: None };
+    let email = idp::domain::Email::parse(&person.email).unwrap();
+    idp::journeys::account::end_sessions(&app.state, &actor, &email)
+        .await
+        .unwrap();
+    assert_eq!(introspect(&app, &rp, access).await["active"], false);
+    assert_eq!(userinfo(&app, access).await, StatusCode::UNAUTHORIZED);
+}
+
+// 7. The session id is renewed when the session may do more.
+async fn the_session_id_changes_when_the_code_is_accepted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let browser = browser();
+    let page = browser
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = browser
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("email", person.email.as_str()),
+            ("password", STRONG),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let before = set_cookie(&response, "hcc_session").expect("a session cookie");
+    let page = browser
+        .get(format!("{}/login/otp", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    app.clock.advance(30);
+    let code = person.secret.code_at(step_at(app.clock.now()));
+    let response = browser
+        .post(format!("{}/login/otp", app.address))
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("otp_code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let after = set_cookie(&response, "hcc_session").expect("a new session cookie");
+    assert_ne!(before, after);
+    let old = get_with_cookie(&app, "/welcome", &format!("hcc_session={before}")).await;
+    assert_eq!(
+        old.status(),
+        StatusCode::FORBIDDEN,
+        "the old id no longer works"
+    );
+    let new = get_with_cookie(&app, "/welcome", &format!("hcc_session={after}")).await;
+    assert_eq!(new.status(), StatusCode::OK);
+}
+
+async fn the_session_id_changes_when_the_authenticator_is_set_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, idp::domain::Language::Nl).await;
+    let browser = browser();
+    let response = register_in(&browser, &link, STRONG).await;
+    let before = set_cookie(&response, "hcc_session").expect("a session cookie");
+    let page = browser
+        .get(format!("{}/otp/setup", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = secret_from_page(&page).code_at(step_at(app.clock.now()));
+    let response = browser
+        .post(format!("{}/otp/setup", app.address))
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("otp_code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let after = set_cookie(&response, "hcc_session").expect("a new session cookie");
+    assert_ne!(before, after);
+    let old = get_with_cookie(&app, "/welcome", &format!("hcc_session={before}")).await;
+    assert_eq!(old.status(), StatusCode::FORBIDDEN);
+}
+
+// 12. Every cookie is HttpOnly and SameSite.
+async fn every_cookie_is_http_only_and_same_site(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
+    let browser = browser();
+    let mut seen = Vec::new();
+    let response = browser
+        .get(format!("{}/login?lang=en", app.address))
+        .send()
+        .await
+        .unwrap();
+    seen.extend(set_cookies(&response));
+    let response = browser
+        .get(authorize_url(&app, &rp, "openid", &[]))
+        .send()
+        .await
+        .unwrap();
+    seen.extend(set_cookies(&response));
+    let callback = log_in(
+        &app,
+        &browser,
+        &authorize_url(&app, &rp, "openid", &[]),
+        &person,
+    )
+    .await;
+    assert!(callback.starts_with(REDIRECT));
+    let response = browser.get(logout_url(&app, &[])).send().await.unwrap();
+    seen.extend(set_cookies(&response));
+    for name in ["hcc_lang", "hcc_csrf", "hcc_authreq"] {
+        assert!(
+            seen.iter().any(|c| c.starts_with(&format!("{name}="))),
+            "{name} in {seen:?}"
+        );
+    }
+    for cookie in &seen {
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+    }
+}
+
+async fn cookies_over_https_are_secure_and_host_prefixed(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options::settings(|s| s.issuer = "https://login.portaalwerkgever.example".into()),
+    )
+    .await;
+    let response = http()
+        .get(format!("{}/login?lang=en", app.address))
+        .send()
+        .await
+        .unwrap();
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        assert!(
+            cookie.contains("Secure") && cookie.contains("HttpOnly"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Domain="), "{cookie}");
+    }
+}
+
+// 13. Only the IdP's ID tokens count as id_token_hint.
+async fn an_access_token_as_id_token_hint_asks_for_confirmation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = refresh_client(&app).await;
+    let browser = browser();
+    let tokens = tokens_in(&app, &browser, &rp, &person).await;
+    let response = browser
+        .get(logout_url(
+            &app,
+            &[
+                ("id_token_hint", tokens["access_token"].as_str().unwrap()),
+                ("post_logout_redirect_uri", BYE),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "no redirect");
+    let html = response.text().await.unwrap();
+    assert_eq!(attr(&html, "form", "action").as_deref(), Some("/logout"));
+    assert!(still_logged_in(&app, &browser, &rp).await);
+}
+
+async fn a_logout_token_as_id_token_hint_asks_for_confirmation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = refresh_client(&app).await;
+    let browser = browser();
+    let tokens = tokens_in(&app, &browser, &rp, &person).await;
+    let claims = introspect(&app, &rp, tokens["access_token"].as_str().unwrap()).await;
+    // Shaped as the back-channel worker signs them (Back-Channel Logout 1.0 §2.4).
+    let now = app.state.now();
+    let logout_token = app
+        .state
+        .keys
+        .sign(
+            Some("logout+jwt"),
+            &serde_json::json!({
+                "iss": app.address, "aud": rp.id, "iat": now, "exp": now + 120,
+                "jti": "l-1", "sub": claims["sub"], "sid": "s",
+                "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+            }),
+        )
+        .unwrap();
+    let response = browser
+        .get(logout_url(
+            &app,
+            &[
+                ("id_token_hint", &logout_token),
+                ("post_logout_redirect_uri", BYE),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "no redirect");
+    assert!(still_logged_in(&app, &browser, &rp).await);
+}
+
+async fn an_id_token_of_another_client_asks_for_confirmation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = refresh_client(&app).await;
+    let other = refresh_client(&app).await;
+    let browser = browser();
+    let tokens = tokens_in(&app, &browser, &rp, &person).await;
+    let response = browser
+        .get(logout_url(
+            &app,
+            &[
+                ("id_token_hint", tokens["id_token"].as_str().unwrap()),
+                ("client_id", other.id.as_str()),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(still_logged_in(&app, &browser, &rp).await);
+}
+
+// 4. The server never calls a private address a client chose.
+async fn spawn_without_private_back_channels(backend: Backend) -> TestApp {
+    spawn_app_with(
+        backend,
+        Options {
+            initial_access_token: Some(crate::registration::IAT.into()),
+            settings: Some(Box::new(|s| {
+                s.oidc.backchannel_allow_private_networks = false;
+            })),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn a_back_channel_uri_on_a_private_address_is_refused_at_registration(backend: Backend) {
+    let app = spawn_without_private_back_channels(backend).await;
+    let response = post_register(
+        &app,
+        Some(crate::registration::IAT),
+        &serde_json::json!({
+            "redirect_uris": ["http://127.0.0.1:8080/cb"],
+            "backchannel_logout_uri": "http://127.0.0.1:18999/internal/admin/delete?all=1",
+        }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let json: Value = response.json().await.unwrap();
+    assert_eq!(json["error"], "invalid_client_metadata");
+    assert!(
+        json["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("private"),
+        "{json}"
+    );
+}
+
+/// Logs `person` in for `rp` and ends every session (as an administrator would): the
+/// back-channel notices are queued.
+async fn log_in_and_end_sessions(app: &TestApp, rp: &TestClient, person: &crate::oidc::Person) {
+    let callback = log_in(
+        app,
+        &browser(),
+        &authorize_url(app, rp, "openid", &[]),
+        person,
+    )
+    .await;
+    assert!(query_param(&callback, "code").is_some());
+    let actor = idp::journeys::account::Actor::HccStaff { user_id: None };
+    let email = idp::domain::Email::parse(&person.email).unwrap();
+    idp::journeys::account::end_sessions(&app.state, &actor, &email)
+        .await
+        .unwrap();
+}
+
+/// Every back-channel logout notice, once each has been tried at least once.
+async fn tried_notices(app: &TestApp) -> Vec<idp::storage::logout_notices::LogoutNotice> {
+    use diesel::prelude::*;
+    for _ in 0..200 {
+        let notices = app
+            .state
+            .db
+            .run(|conn| {
+                idp::storage::schema::logout_notices::table
+                    .select(idp::storage::logout_notices::LogoutNotice::as_select())
+                    .load(conn)
+                    .map_err(idp::storage::DbError::from)
+            })
+            .await
+            .unwrap();
+        if !notices.is_empty() && notices.iter().all(|n| n.attempts > 0) {
+            return notices;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the back-channel notices were never tried");
+}
+
+async fn back_channel_logout_never_calls_a_loopback_address(backend: Backend) {
+    let app = spawn_without_private_back_channels(backend).await;
+    let person = onboarded_person(&app).await;
+    let (url, mut received) = backchannel_receiver().await;
+    // Registered before the rule (or through a name that resolved elsewhere then).
+    let rp = backchannel_client(&app, url).await;
+    log_in_and_end_sessions(&app, &rp, &person).await;
+    let notices = tried_notices(&app).await;
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].given_up_at.is_some(), "not retried: {notices:?}");
+    assert!(
+        notices[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("not a public address"),
+        "{notices:?}"
+    );
+    assert!(received.try_recv().is_err(), "nothing reached the address");
+    assert!(has_row(
+        &audit_rows(&app).await,
+        "backchannel_logout",
+        "failure"
+    ));
+}
+
+/// A server on loopback that answers every request with `response` and counts the requests.
+async fn answering(response: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/bc", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 8192];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (url, count)
+}
+
+async fn back_channel_delivery_does_not_follow_redirects(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let (target, reached) = answering("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".into()).await;
+    let (url, _) = answering(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n"
+    ))
+    .await;
+    let rp = backchannel_client(&app, url).await;
+    log_in_and_end_sessions(&app, &rp, &person).await;
+    let notices = tried_notices(&app).await;
+    assert!(notices[0].delivered_at.is_none());
+    assert!(
+        notices[0].last_error.as_deref().unwrap().contains("307"),
+        "{notices:?}"
+    );
+    assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+async fn back_channel_delivery_reads_at_most_a_kilobyte_of_the_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let body = "x".repeat(1 << 20);
+    let (url, _) = answering(format!(
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
+    let rp = backchannel_client(&app, url).await;
+    log_in_and_end_sessions(&app, &rp, &person).await;
+    let notices = tried_notices(&app).await;
+    let error = notices[0].last_error.clone().unwrap();
+    assert!(error.contains("500"), "{error}");
+    assert!(error.len() < 1300, "{} bytes kept", error.len());
+}
+
+// 11. RFC 7591: a service client needs no response type.
+async fn a_service_client_registers_without_response_types(backend: Backend) {
+    let app = app_with_registration(backend).await;
+    let body = register_ok(
+        &app,
+        serde_json::json!({
+            "client_name": "Rapportage",
+            "grant_types": ["client_credentials"],
+            "response_types": [],
+        }),
+    )
+    .await;
+    assert_eq!(body["response_types"], serde_json::json!([]));
+    let response = http()
+        .post(format!("{}/token", app.address))
+        .basic_auth(
+            body["client_id"].as_str().unwrap(),
+            body["client_secret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+}
+
+async fn the_code_response_type_without_the_code_grant_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
+    let response = post_register(
+        &app,
+        Some(crate::registration::IAT),
+        &serde_json::json!({
+            "grant_types": ["client_credentials"],
+            "response_types": ["code"],
+        }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let json: Value = response.json().await.unwrap();
+    assert_eq!(json["error"], "invalid_client_metadata");
+    assert!(
+        json["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("authorization_code"),
+        "{json}"
+    );
+}
+
+// 3. What a client registers about itself is kept; native applications follow RFC 8252.
+async fn a_native_application_may_use_any_loopback_port(backend: Backend) {
+    let app = app_with_registration(backend).await;
+    let body = register_ok(
+        &app,
+        serde_json::json!({
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["http://127.0.0.1/cb"],
+        }),
+    )
+    .await;
+    assert_eq!(body["application_type"], "native");
+    let authorize = |redirect_uri: &str| {
+        let mut url = url::Url::parse(&format!("{}/authorize", app.address)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", body["client_id"].as_str().unwrap())
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", "openid")
+            .append_pair("code_challenge", &"a".repeat(43))
+            .append_pair("code_challenge_method", "S256");
+        url.to_string()
+    };
+    let response = browser()
+        .get(authorize("http://127.0.0.1:51004/cb"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/login", "accepted on the app's port");
+    let response = browser()
+        .get(authorize("http://127.0.0.1:51004/other"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "another path is refused"
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("terugkeeradres"), "{page}");
+}
+
+// 8. Values from requests are logged escaped, in text and JSON.
+/// Runs the `idp` binary with `IDP_LOG_FORMAT=format`, sends a client authentication with a
+/// forged `client_id`, and returns what the process logged.
+async fn log_of_a_forged_client_id(backend: Backend, format: &str) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let db = TestDatabase::create(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let key = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        rand::random::<[u8; 32]>(),
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_idp"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("IDP_CONFIG_DIR", dir.path())
+        .env("IDP_ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("IDP_SERVER__PORT", port.to_string())
+        .env("IDP_SERVER__WORKERS", "1")
+        .env("IDP_DATABASE__URL", &db.url)
+        .env("IDP_DATA_DIR", dir.path())
+        .env("IDP_MAIL__FILE_DIR", dir.path().join("mail"))
+        .env("IDP_SECRETS__ENCRYPTION_KEY", key)
+        .env("IDP_LOG_FORMAT", format)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = format!("http://127.0.0.1:{port}");
+    let mut log = String::new();
+    // Started: the listening line is logged once the socket is bound.
+    while let Some(line) = lines.next_line().await.unwrap() {
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("HCC Identity listening") {
+            break;
+        }
+    }
+    let forged = "x\nINFO audit: forged event=login outcome=success\u{1b}[31m\r";
+    let response = http()
+        .post(format!("{address}/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", forged),
+            ("client_secret", "wrong"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("client authentication failed") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("the failure is logged");
+    child.kill().await.unwrap();
+    log
+}
+
+async fn request_values_are_logged_escaped_in_text(backend: Backend) {
+    let log = log_of_a_forged_client_id(backend, "text").await;
+    assert!(!log.contains('\u{1b}'), "no raw ESC reaches the terminal");
+    assert!(!log.contains('\r'));
+    assert!(
+        log.lines()
+            .all(|l| !l.trim_start().starts_with("INFO audit: forged")),
+        "no line of its own: {log}"
+    );
+    let failure = log
+        .lines()
+        .find(|l| l.contains("client authentication failed"))
+        .unwrap();
+    assert!(
+        failure.contains("INFO audit: forged"),
+        "kept, escaped: {failure}"
+    );
+}
+
+async fn request_values_are_logged_escaped_in_json(backend: Backend) {
+    let log = log_of_a_forged_client_id(backend, "json").await;
+    assert!(!log.contains('\u{1b}'));
+    for line in log.lines() {
+        let parsed: Result<Value, _> = serde_json::from_str(line);
+        assert!(parsed.is_ok(), "every line is one JSON object: {line}");
+    }
+    assert!(log.contains("client authentication failed"));
+}
+
+both_backends!(
+    request_values_are_logged_escaped_in_text,
+    request_values_are_logged_escaped_in_json,
+);
+
+both_backends!(
+    a_back_channel_uri_on_a_private_address_is_refused_at_registration,
+    back_channel_logout_never_calls_a_loopback_address,
+    back_channel_delivery_does_not_follow_redirects,
+    back_channel_delivery_reads_at_most_a_kilobyte_of_the_answer,
+    a_service_client_registers_without_response_types,
+    the_code_response_type_without_the_code_grant_is_refused,
+    a_native_application_may_use_any_loopback_port,
+);
+
+both_backends!(
+    a_refresh_with_a_wider_scope_is_refused_and_the_token_still_works,
+    an_expired_refresh_token_is_not_taken_for_a_stolen_one,
+    a_refresh_family_ends_90_days_after_its_login,
+    logout_revokes_the_live_access_tokens_of_the_session,
+    an_administrators_logout_revokes_the_live_access_tokens,
+    the_session_id_changes_when_the_code_is_accepted,
+    the_session_id_changes_when_the_authenticator_is_set_up,
+    every_cookie_is_http_only_and_same_site,
+    cookies_over_https_are_secure_and_host_prefixed,
+    an_access_token_as_id_token_hint_asks_for_confirmation,
+    a_logout_token_as_id_token_hint_asks_for_confirmation,
+    an_id_token_of_another_client_asks_for_confirmation,
+);
 
 both_backends!(
     an_authorization_parameter_over_2_kib_is_invalid_request,

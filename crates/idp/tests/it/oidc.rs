@@ -39,6 +39,8 @@ pub async fn create_client(app: &TestApp, method: AuthMethod, grants: &[&str]) -
         auth_method: method,
         scope: vec![],
         first_party: true,
+        application_type: Default::default(),
+        display: Default::default(),
     };
     let now = app.state.now();
     let registered = app

@@ -999,14 +999,14 @@ async fn rp_initiated_logout(backend: Backend) {
 
 /// One POST received by the back-channel logout receiver.
 #[derive(Debug)]
-struct Received {
-    request_line: String,
-    head: String,
-    body: String,
+pub struct Received {
+    pub request_line: String,
+    pub head: String,
+    pub body: String,
 }
 
 /// A tiny HTTP/1.1 server on loopback: reads each request, answers 200, passes it on.
-async fn backchannel_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+pub async fn backchannel_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
     backchannel_receiver_on(0).await
 }
 
@@ -1067,7 +1067,7 @@ async fn backchannel_receiver_on(
 }
 
 /// A client that registered a back-channel logout URI.
-async fn backchannel_client(app: &TestApp, uri: String) -> TestClient {
+pub async fn backchannel_client(app: &TestApp, uri: String) -> TestClient {
     let new = NewClient {
         name: "Werkgeverportaal".into(),
         redirect_uris: vec![RedirectUri::parse(REDIRECT, false).unwrap()],
@@ -1077,6 +1077,8 @@ async fn backchannel_client(app: &TestApp, uri: String) -> TestClient {
         auth_method: AuthMethod::ClientSecretPost,
         scope: vec![],
         first_party: true,
+        application_type: Default::default(),
+        display: Default::default(),
     };
     let now = app.state.now();
     let registered = app

@@ -261,7 +261,7 @@ pub async fn refresh(
     (status, response.json().await.unwrap())
 }
 
-async fn introspect(app: &TestApp, rp: &TestClient, token: &str) -> serde_json::Value {
+pub async fn introspect(app: &TestApp, rp: &TestClient, token: &str) -> serde_json::Value {
     let response = browser()
         .post(format!("{}/introspect", app.address))
         .form(&[
@@ -286,7 +286,7 @@ pub async fn silent_authorize(app: &TestApp, browser: &reqwest::Client, rp: &Tes
     back
 }
 
-async fn refresh_client(app: &TestApp) -> TestClient {
+pub async fn refresh_client(app: &TestApp) -> TestClient {
     create_client(
         app,
         AuthMethod::ClientSecretPost,

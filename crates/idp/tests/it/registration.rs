@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::*;
 
-const IAT: &str = "test-iat";
+pub const IAT: &str = "test-iat";
 
-async fn app_with_registration(backend: Backend) -> TestApp {
+pub async fn app_with_registration(backend: Backend) -> TestApp {
     spawn_app_with(
         backend,
         Options {
@@ -22,7 +22,7 @@ async fn app_with_registration(backend: Backend) -> TestApp {
     .await
 }
 
-async fn post_register(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
+pub async fn post_register(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
     let mut request = app
         .client
         .post(format!("{}/register", app.address))
@@ -33,7 +33,7 @@ async fn post_register(app: &TestApp, token: Option<&str>, body: &Value) -> reqw
     request.send().await.unwrap()
 }
 
-async fn register_ok(app: &TestApp, body: Value) -> Value {
+pub async fn register_ok(app: &TestApp, body: Value) -> Value {
     let response = post_register(app, Some(IAT), &body).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -132,7 +132,11 @@ async fn a_confidential_client_is_registered(backend: Backend) {
     assert_eq!(body["response_types"], json!(["code"]));
     assert_eq!(body["token_endpoint_auth_method"], "client_secret_post");
     assert_eq!(body["scope"], "openid email offline_access");
-    assert!(body.get("logo_uri").is_none() && body.get("backchannel_logout_uri").is_none());
+    // What the client says about itself is kept and echoed (OIDC Registration §2).
+    assert_eq!(body["logo_uri"], "https://rp.example/logo.png");
+    assert_eq!(body["contacts"], json!(["ops@rp.example"]));
+    assert_eq!(body["application_type"], "web");
+    assert!(body.get("backchannel_logout_uri").is_none());
 
     // Registration is a POST-only endpoint: nothing to read back.
     assert!(!app.get("/register").await.status().is_success());

@@ -59,14 +59,10 @@ pub async fn exchange(
     let now = state.now();
     let client_id = client.client_id.clone();
     let offline_allowed = client.allows_grant(GRANT_REFRESH_TOKEN);
-    let refresh_ttl = state.settings.tokens.refresh_token_days * 86_400;
-
+    let refresh_lifetime = super::refresh_token::RefreshLifetime::of(&state.settings.tokens);
     // The access token's id is bound to the code in the same transaction that uses the code,
-
     // so a replay at any later moment revokes it.
-
     let jti = uuid::Uuid::new_v4().to_string();
-
     let code_jti = jti.clone();
 
     let outcome = state
@@ -149,9 +145,11 @@ pub async fn exchange(
                         auth_time: row.auth_time,
                         amr: row.amr.clone(),
                         created_at: now,
-                        expires_at: now + refresh_ttl,
+                        expires_at: refresh_lifetime.expires_at(now, row.auth_time),
                         rotated_at: None,
                         revoked_at: None,
+                        // Already on the code row: ending the session finds it there.
+                        access_token_jti: None,
                     },
                 )?;
                 Some(token)

@@ -13,6 +13,29 @@ use crate::storage::audit::{self, AuditRecord};
 use crate::storage::authorization;
 use crate::storage::models::RefreshTokenRow;
 
+/// How long a refresh token lives: `tokens.refresh_token_days` from its rotation, and never
+/// past `tokens.refresh_token_max_days` after the login that started its family (the family
+/// keeps that login's `auth_time`), however often it is rotated.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshLifetime {
+    sliding: i64,
+    absolute: i64,
+}
+
+impl RefreshLifetime {
+    pub fn of(tokens: &crate::config::TokenSettings) -> Self {
+        Self {
+            sliding: tokens.refresh_token_days.saturating_mul(86_400),
+            absolute: tokens.refresh_token_max_days.saturating_mul(86_400),
+        }
+    }
+
+    pub fn expires_at(self, now: i64, auth_time: i64) -> i64 {
+        now.saturating_add(self.sliding)
+            .min(auth_time.saturating_add(self.absolute))
+    }
+}
+
 enum Outcome {
     Rotated {
         auth: Authentication,
@@ -39,7 +62,11 @@ pub async fn exchange(
     let requested_scope = form.get("scope").map(str::to_owned);
     let client_id = client.client_id.clone();
     let now = state.now();
-    let ttl = state.settings.tokens.refresh_token_days * 86_400;
+    let lifetime = RefreshLifetime::of(&state.settings.tokens);
+    let jti = uuid::Uuid::new_v4().to_string();
+    let access_jti = jti.clone();
+    // Everything is checked before the token is rotated: a refusal changes nothing. Only a
+    // token that was rotated already (or loses the race to rotate) counts as reused.
     let outcome = state
         .db
         .transaction(move |conn| {
@@ -54,14 +81,17 @@ pub async fn exchange(
             if row.revoked_at.is_some() {
                 return Ok(Outcome::Refused("the refresh token was revoked"));
             }
-            if row.rotated_at.is_some() || !authorization::rotate_refresh(conn, &hash, now)? {
+            let reused = |conn: &mut crate::storage::DbConnection| {
                 let revoked = authorization::revoke_family(conn, &row.family_id, now)?;
                 let mut record = AuditRecord::failure("refresh_token_reused")
                     .user(&row.user_id)
                     .details(serde_json::json!({ "family_id": row.family_id, "revoked": revoked }));
                 record.client_id = Some(client_id.clone());
                 audit::record(conn, record, now)?;
-                return Ok(Outcome::Refused("the refresh token was already used"));
+                Ok::<_, OAuthError>(Outcome::Refused("the refresh token was already used"))
+            };
+            if row.rotated_at.is_some() {
+                return reused(conn);
             }
             if row.expires_at <= now {
                 return Ok(Outcome::Refused("the refresh token has expired"));
@@ -79,6 +109,9 @@ pub async fn exchange(
                 },
                 None => granted,
             };
+            if !authorization::rotate_refresh(conn, &hash, now)? {
+                return reused(conn);
+            }
             let token = OpaqueToken::generate();
             authorization::insert_refresh(
                 conn,
@@ -94,9 +127,10 @@ pub async fn exchange(
                     auth_time: row.auth_time,
                     amr: row.amr.clone(),
                     created_at: now,
-                    expires_at: now + ttl,
+                    expires_at: lifetime.expires_at(now, row.auth_time),
                     rotated_at: None,
                     revoked_at: None,
+                    access_token_jti: Some(access_jti),
                 },
             )?;
             Ok::<_, OAuthError>(Outcome::Rotated {
@@ -128,7 +162,7 @@ pub async fn exchange(
         &scope,
         None,
         Some(token.expose().to_owned()),
-        uuid::Uuid::new_v4().to_string(),
+        jti,
     )
     .await?;
     Ok(response)
