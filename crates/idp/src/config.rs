@@ -47,6 +47,8 @@ pub struct ThrottleSettings {
     pub mail_per_address_per_hour: i32,
     pub mail_per_ip_per_hour: i32,
     pub parked_requests_per_ip_per_hour: i32,
+    /// How long a device cookie entry counts (see `sessions::device`).
+    pub device_cookie_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -211,11 +211,39 @@ impl PasswordHasherPool {
         password: SecretString,
         stored: Option<String>,
     ) -> Result<bool, HashError> {
-        let _permit = self
+        self.slot().await?.verify(password, stored).await
+    }
+
+    /// Waits for the right to run one hash. Whoever holds the slot may decide, just before the
+    /// hash, whether it should still run (the throttle's view of the client address at that
+    /// moment), and record its outcome before the next waiting attempt decides.
+    pub async fn slot(&self) -> Result<HashSlot, HashError> {
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| HashError::Closed)?;
+        Ok(HashSlot {
+            _permit: permit,
+            params: self.params.clone(),
+        })
+    }
+}
+
+/// One of the pool's hashing slots (see [`PasswordHasherPool::slot`]); released when dropped.
+pub struct HashSlot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    params: Params,
+}
+
+impl HashSlot {
+    /// As [`PasswordHasherPool::verify`], in this slot.
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<bool, HashError> {
         let params = self.params.clone();
         tokio::task::spawn_blocking(move || {
             let (phc, real) = match stored {
@@ -223,7 +251,7 @@ impl PasswordHasherPool {
                 None => (dummy_hash().to_owned(), false),
             };
             let parsed = PasswordHash::new(&phc).map_err(|e| HashError::Hash(e.to_string()))?;
-            let ok = Self::argon2(params)
+            let ok = PasswordHasherPool::argon2(params)
                 .verify_password(password.expose_secret().as_bytes(), &parsed)
                 .is_ok();
             Ok(ok && real)

@@ -4,10 +4,21 @@
 //! doubles the wait; only the code stage (reachable only with the right password) locks the
 //! account for a while, and the password stage only if configured. Unknown addresses are
 //! counted like known ones, so the answers never tell whether an account exists.
+//!
+//! Only failures count toward a delay. A browser with a device cookie for the account
+//! (`sessions::device`) is throttled on its own counter alone, so strangers' failures never hold
+//! the owner up. Every attempt is *reserved* (counted) before its secret is checked, so a burst
+//! of parallel guesses cannot all pass a check made before any of them counted, and the
+//! reservation is given back when the secret was right. Account and device counters are
+//! reserved when the request arrives ([`begin`]). The client address — many people behind one
+//! office address log in at once — is reserved only at the moment its secret is checked
+//! ([`check`], while holding a hashing slot), so at any time only the few attempts being checked
+//! are in flight on it, and a burst of correct logins never reaches its limit.
 
 use crate::clock::UnixTime;
 use crate::config::ThrottleSettings;
 use crate::crypto::hash_hex;
+use crate::sessions::device::TrustedDevice;
 use crate::storage::throttle::{self, Counter};
 use crate::storage::{DbConnection, DbError};
 
@@ -28,6 +39,7 @@ pub struct Subject {
 enum Kind {
     PasswordAccount,
     OtpAccount,
+    Device,
     Address,
 }
 
@@ -50,6 +62,14 @@ impl Subject {
         }
     }
 
+    /// A browser that logged in to the account before (its device cookie entry).
+    pub fn device(device: &TrustedDevice) -> Self {
+        Self {
+            key: format!("pwd:dev:{}", device.nonce),
+            kind: Kind::Device,
+        }
+    }
+
     pub fn client_address(stage: Stage, ip: Option<&str>) -> Self {
         let stage = match stage {
             Stage::Password => "pwd",
@@ -61,8 +81,30 @@ impl Subject {
         }
     }
 
+    /// The password stage's subjects: the trusted device alone, or the account and the client
+    /// address.
+    pub fn password_attempt(
+        email: &str,
+        device: Option<&TrustedDevice>,
+        ip: Option<&str>,
+    ) -> Vec<Self> {
+        match device {
+            Some(device) => vec![Self::device(device)],
+            None => vec![
+                Self::password_account(email),
+                Self::client_address(Stage::Password, ip),
+            ],
+        }
+    }
+
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// Whether the attempt is reserved when the request arrives ([`begin`]) rather than when
+    /// its secret is checked ([`check`]).
+    fn reserved_early(&self) -> bool {
+        self.kind != Kind::Address
     }
 }
 
@@ -105,50 +147,97 @@ pub enum Attempt {
 impl Subject {
     fn free_attempts(&self, settings: &ThrottleSettings) -> i32 {
         match self.kind {
-            Kind::PasswordAccount => settings.password_free_attempts,
+            Kind::PasswordAccount | Kind::Device => settings.password_free_attempts,
             Kind::OtpAccount => settings.otp_free_attempts,
             Kind::Address => settings.ip_free_attempts,
         }
     }
 }
 
-/// Decides an attempt *before* the secret is checked, and reserves it: each subject's counter
-/// is incremented atomically first, and the count that increment returned decides. So a burst
-/// of parallel requests cannot all pass a check made before any of them counted (the race
-/// behind lockout bypasses): past the free attempts, only the first reservation after a waited
-/// delay goes ahead. Checked attempts all count (N parallel wrong ones count N); attempts
-/// refused unchecked give their reservation back, so waiting out a delay is never punished.
+/// The failures each subject has in the window, or `Err(wait)`: the seconds to wait before
+/// any attempt may go ahead.
+fn snapshot(
+    conn: &mut DbConnection,
+    settings: &ThrottleSettings,
+    subjects: &[&Subject],
+    now: UnixTime,
+) -> Result<Result<Vec<i32>, i64>, DbError> {
+    let window_start = now - settings.window_minutes * 60;
+    let mut seen = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        let counter = throttle::find(conn, subject.key())?;
+        let wait = wait_seconds(settings, subject, counter.as_ref(), now);
+        if wait > 0 {
+            return Ok(Err(wait));
+        }
+        seen.push(
+            counter
+                .filter(|c| c.last_failure_at >= window_start)
+                .map_or(0, |c| c.failures),
+        );
+    }
+    Ok(Ok(seen))
+}
+
+/// Decides an attempt when the request arrives: any subject still in its delay refuses it, and
+/// the account (or device) counters are reserved: each is incremented atomically first, and the
+/// count that increment returned decides. Past the free attempts only the first reservation
+/// after a waited delay goes ahead; later ones in a burst saw a snapshot that is already out of
+/// date (the race behind lockout bypasses). Attempts refused unchecked give their reservations
+/// back, so waiting out a delay is never punished.
 pub fn begin(
     conn: &mut DbConnection,
     settings: &ThrottleSettings,
     subjects: &[Subject],
     now: UnixTime,
 ) -> Result<Attempt, DbError> {
-    let window_start = now - settings.window_minutes * 60;
-    let mut before = Vec::with_capacity(subjects.len());
-    for subject in subjects {
-        let counter = throttle::find(conn, subject.key())?;
-        let wait = wait_seconds(settings, subject, counter.as_ref(), now);
-        if wait > 0 {
-            return Ok(Attempt::Throttled(wait));
-        }
-        before.push(
-            counter
-                .filter(|c| c.last_failure_at >= window_start)
-                .map_or(0, |c| c.failures),
-        );
+    let early: Vec<&Subject> = subjects.iter().filter(|s| s.reserved_early()).collect();
+    let late: Vec<&Subject> = subjects.iter().filter(|s| !s.reserved_early()).collect();
+    if let Err(wait) = snapshot(conn, settings, &late, now)? {
+        return Ok(Attempt::Throttled(wait));
     }
+    reserve(conn, settings, &early, now)
+}
+
+/// Decides the client address at the moment the secret is checked (the caller holds a hashing
+/// slot, see `crypto::HashSlot`), reserving it as [`begin`] does the account. Refused, it gives
+/// back every reservation of the attempt.
+pub fn check(
+    conn: &mut DbConnection,
+    settings: &ThrottleSettings,
+    subjects: &[Subject],
+    now: UnixTime,
+) -> Result<Attempt, DbError> {
+    let late: Vec<&Subject> = subjects.iter().filter(|s| !s.reserved_early()).collect();
+    let attempt = reserve(conn, settings, &late, now)?;
+    if attempt != Attempt::Allowed {
+        for subject in subjects.iter().filter(|s| s.reserved_early()) {
+            throttle::release(conn, subject.key())?;
+        }
+    }
+    Ok(attempt)
+}
+
+/// Reserves one attempt on each subject (see [`begin`]); refused, the reservations go back.
+fn reserve(
+    conn: &mut DbConnection,
+    settings: &ThrottleSettings,
+    subjects: &[&Subject],
+    now: UnixTime,
+) -> Result<Attempt, DbError> {
+    let window_start = now - settings.window_minutes * 60;
+    let before = match snapshot(conn, settings, subjects, now)? {
+        Ok(seen) => seen,
+        Err(wait) => return Ok(Attempt::Throttled(wait)),
+    };
     let mut refused = false;
     for (subject, seen) in subjects.iter().zip(before) {
         let count = throttle::reserve(conn, subject.key(), now, window_start)?;
-        // Beyond the free attempts only the reservation right after the (waited) snapshot may
-        // proceed; later ones in a burst saw a snapshot that is already out of date.
         if count > subject.free_attempts(settings) && count != seen + 1 {
             refused = true;
         }
     }
     if refused {
-        // Refused unchecked: give the reservations back, so only checked attempts count.
         for subject in subjects {
             throttle::release(conn, subject.key())?;
         }
@@ -157,8 +246,8 @@ pub fn begin(
     Ok(Attempt::Allowed)
 }
 
-/// The attempt was wrong: its delay runs from now, and the account locks where the policy
-/// says so. Returns whether a lock was set.
+/// The attempt was wrong: its reservations stay as failures, its delay runs from now, and the
+/// account locks where the policy says so. Returns whether a lock was set.
 pub fn failed(
     conn: &mut DbConnection,
     settings: &ThrottleSettings,
@@ -173,7 +262,7 @@ pub fn failed(
         let (after, minutes) = match subject.kind {
             Kind::PasswordAccount => (settings.password_lock_after, settings.password_lock_minutes),
             Kind::OtpAccount => (settings.otp_lock_after, settings.otp_lock_minutes),
-            Kind::Address => (0, 0),
+            Kind::Device | Kind::Address => (0, 0),
         };
         if after > 0 && failures >= after {
             throttle::lock(conn, subject.key(), now + minutes * 60)?;
@@ -183,13 +272,15 @@ pub fn failed(
     Ok(locked)
 }
 
-/// The attempt was right: the account's counter is cleared; the client address only gets its
-/// reservation back (one valid account must not wipe what an address did against others).
+/// The attempt was right: the account's (or device's) counter is cleared; the client address
+/// only gets its reservation back (one valid account must not wipe what an address did against
+/// others).
 pub fn succeeded(conn: &mut DbConnection, subjects: &[Subject]) -> Result<(), DbError> {
     for subject in subjects {
-        match subject.kind {
-            Kind::PasswordAccount | Kind::OtpAccount => throttle::reset(conn, subject.key())?,
-            Kind::Address => throttle::release(conn, subject.key())?,
+        if subject.reserved_early() {
+            throttle::reset(conn, subject.key())?;
+        } else {
+            throttle::release(conn, subject.key())?;
         }
     }
     Ok(())

@@ -9,6 +9,7 @@ use crate::crypto::OpaqueToken;
 use crate::domain::totp::TotpSecret;
 use crate::domain::{Email, UserStatus};
 use crate::error::AppError;
+use crate::sessions::device::DeviceCookie;
 use crate::sessions::{self, ClientInfo, Stage};
 use crate::state::IdpState;
 use crate::storage::audit::AuditRecord;
@@ -52,32 +53,23 @@ pub struct PasswordAccepted {
 }
 
 /// Checks e-mail address and password. On success a new session starts (a fresh id, so a
-/// session id planted before login is worthless), in the code or set-up stage.
+/// session id planted before login is worthless), in the code or set-up stage. A browser whose
+/// device cookie names this account is throttled on its own counter (see `throttle`).
 pub async fn password_step(
     state: &IdpState,
     email: &str,
     password: SecretString,
     replaces_session: Option<String>,
     client: ClientInfo,
+    device_cookie: Option<String>,
 ) -> Result<PasswordAccepted, LoginError> {
     let now = state.now();
     let throttle_settings = state.settings.throttle.clone();
-    let subjects = vec![
-        throttle::Subject::password_account(email),
-        throttle::Subject::client_address(throttle::Stage::Password, client.ip_address.as_deref()),
-    ];
-    if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now).await? {
-        let ip = client.ip_address.clone();
-        state
-            .db
-            .run(move |conn| {
-                let record = AuditRecord::failure("login")
-                    .ip(ip.as_deref())
-                    .details(serde_json::json!({ "stage": "password", "reason": "throttled", "wait_seconds": wait }));
-                audit::record(conn, record, now)
-            })
-            .await?;
-        return Err(LoginError::Throttled(wait));
+    let device = device_cookies(state, device_cookie.as_deref(), now).trusted_for(email);
+    let subjects =
+        throttle::Subject::password_attempt(email, device.as_ref(), client.ip_address.as_deref());
+    if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now, false).await? {
+        return Err(throttled(state, &client, wait, now).await?);
     }
     let email = Email::parse(email).ok();
     let lookup = email.clone();
@@ -96,9 +88,20 @@ pub async fn password_step(
         })
         .await?;
     let stored_hash = found.as_ref().and_then(|(_, hash, _)| hash.clone());
+    // The client address is decided once this attempt may hash, after the attempts before it
+    // have counted; the slot is held until this one has counted too.
+    let slot = state.hasher.slot().await.map_err(AppError::from)?;
+    let (check_settings, check_subjects) = (throttle_settings.clone(), subjects.clone());
+    let at_check = state
+        .db
+        .run(move |conn| throttle::check(conn, &check_settings, &check_subjects, now))
+        .await?;
+    if let throttle::Attempt::Throttled(wait) = at_check {
+        drop(slot);
+        return Err(throttled(state, &client, wait, now).await?);
+    }
     // Always one argon2 verification: the same work for unknown and known addresses.
-    let password_ok = state
-        .hasher
+    let password_ok = slot
         .verify(password, stored_hash)
         .await
         .map_err(AppError::from)?;
@@ -154,14 +157,17 @@ pub async fn password_step(
                 audit::record(conn, record, now)
             })
             .await?;
+        drop(slot);
         return Err(LoginError::InvalidCredentials);
     };
+    drop(slot);
     let next = if has_otp && user.status == UserStatus::Active.as_str() {
         Stage::Otp
     } else {
         Stage::OtpSetup
     };
     let state2 = state.clone();
+    let trusted_device = device.is_some();
     let token = state
         .db
         .run(move |conn| {
@@ -177,7 +183,8 @@ pub async fn password_step(
                     AuditRecord::success("login_password")
                         .user(&user.id)
                         .organisation(user.organisation_id.as_deref())
-                        .ip(client.ip_address.as_deref()),
+                        .ip(client.ip_address.as_deref())
+                        .details(serde_json::json!({ "trusted_device": trusted_device })),
                     now,
                 )?;
                 Ok::<_, LoginError>(token)
@@ -190,16 +197,56 @@ pub async fn password_step(
     })
 }
 
-/// Decides and reserves the attempt (see [`throttle::begin`]).
+/// The valid entries of the browser's device cookie.
+fn device_cookies(state: &IdpState, value: Option<&str>, now: i64) -> DeviceCookie {
+    let days = state.settings.throttle.device_cookie_days;
+    DeviceCookie::parse(value, &state.keyring, now, days.saturating_mul(86_400))
+}
+
+/// The device cookie value for a browser that has just completed a login to `email`.
+pub fn device_cookie_after_login(state: &IdpState, previous: Option<&str>, email: &str) -> String {
+    let now = state.now();
+    device_cookies(state, previous, now).after_login(email, &state.keyring, now)
+}
+
+/// Records a refusal by the throttle and gives the error to answer with.
+async fn throttled(
+    state: &IdpState,
+    client: &ClientInfo,
+    wait: i64,
+    now: i64,
+) -> Result<LoginError, DbError> {
+    let ip = client.ip_address.clone();
+    state
+        .db
+        .run(move |conn| {
+            let record = AuditRecord::failure("login").ip(ip.as_deref()).details(
+                serde_json::json!({ "stage": "password", "reason": "throttled", "wait_seconds": wait }),
+            );
+            audit::record(conn, record, now)
+        })
+        .await?;
+    Ok(LoginError::Throttled(wait))
+}
+
+/// Decides and reserves the attempt (see [`throttle::begin`]); with `checking_now` the client
+/// address as well (see [`throttle::check`]), for a secret checked right away.
 async fn begin_attempt(
     state: &IdpState,
     subjects: &[throttle::Subject],
     now: i64,
+    checking_now: bool,
 ) -> Result<throttle::Attempt, DbError> {
     let (settings, subjects) = (state.settings.throttle.clone(), subjects.to_vec());
     state
         .db
-        .run(move |conn| throttle::begin(conn, &settings, &subjects, now))
+        .run(move |conn| {
+            let attempt = throttle::begin(conn, &settings, &subjects, now)?;
+            if attempt != throttle::Attempt::Allowed || !checking_now {
+                return Ok(attempt);
+            }
+            throttle::check(conn, &settings, &subjects, now)
+        })
         .await
 }
 
@@ -209,6 +256,8 @@ pub struct Authenticated {
     /// The new cookie value.
     pub session_token: OpaqueToken,
     pub session: Session,
+    /// The person's address (for the device cookie).
+    pub email: String,
 }
 
 /// Checks the one-time code of the session's person. The accepted step is recorded atomically,
@@ -229,7 +278,7 @@ pub async fn otp_step(
         throttle::Subject::otp_account(&session.user_id),
         throttle::Subject::client_address(throttle::Stage::Otp, client.ip_address.as_deref()),
     ];
-    if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now).await? {
+    if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now, true).await? {
         return Err(LoginError::Throttled(wait));
     }
     let session = session.clone();
@@ -282,12 +331,12 @@ pub async fn otp_step(
                 )?;
                 let authenticated =
                     session_rows::find_live(conn, &new_hash, now)?.ok_or(LoginError::WrongStage)?;
-                Ok::<_, LoginError>(Ok(authenticated))
+                Ok::<_, LoginError>(Ok((authenticated, user.email)))
             })
         })
         .await?;
     match outcome {
-        Ok(session) => {
+        Ok((session, email)) => {
             state
                 .db
                 .run(move |conn| throttle::succeeded(conn, &done_subjects))
@@ -295,6 +344,7 @@ pub async fn otp_step(
             Ok(Authenticated {
                 session_token: token,
                 session,
+                email,
             })
         }
         Err((user_id, organisation_id)) => {

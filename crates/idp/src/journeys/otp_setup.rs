@@ -134,6 +134,8 @@ pub struct Completed {
     /// The new cookie value: the authenticated session has a new id.
     pub session_token: OpaqueToken,
     pub session: Session,
+    /// The person's address (for the device cookie).
+    pub email: String,
 }
 
 /// Confirms the authenticator with a correct code: the account becomes active and the session
@@ -212,8 +214,8 @@ pub async fn complete(
                 } else {
                     crate::journeys::logout::Ended::default()
                 };
-                let user = users::find(conn, &session.user_id)?;
-                let organisation = user.as_ref().and_then(|u| u.organisation_id.clone());
+                let user = users::find(conn, &session.user_id)?.ok_or(OtpSetupError::NotInSetup)?;
+                let organisation = user.organisation_id.clone();
                 audit::record(
                     conn,
                     AuditRecord::success("otp_setup")
@@ -225,12 +227,12 @@ pub async fn complete(
                 )?;
                 let authenticated = session_rows::find_live(conn, &new_hash, now)?
                     .ok_or(OtpSetupError::NotInSetup)?;
-                Ok::<_, OtpSetupError>(Ok((authenticated, ended)))
+                Ok::<_, OtpSetupError>(Ok((authenticated, ended, user.email)))
             })
         })
         .await?;
     match result {
-        Ok((session, ended)) => {
+        Ok((session, ended, email)) => {
             let ended_sessions = ended.sessions.clone();
             crate::journeys::logout::notify(state, &session.user_id, ended);
             Ok(Completed {
@@ -238,6 +240,7 @@ pub async fn complete(
                 ended_sessions,
                 session_token: token,
                 session,
+                email,
             })
         }
         Err(()) => {

@@ -155,9 +155,10 @@ impl BackchannelWorker {
         let give_up =
             now - notice.created_at >= GIVE_UP_AFTER_SECONDS || matches!(outcome, Err((_, false)));
         let outcome = outcome.map_err(|(why, _)| why);
+        // The notice's new state and its audit event together.
         state
             .db
-            .run(move |conn| {
+            .transaction(move |conn| {
                 let mut record = match &outcome {
                     Ok(()) => {
                         logout_notices::mark_delivered(conn, &id, now)?;

@@ -3,6 +3,7 @@
 //! `otp` (password proven, code still to be entered), `authenticated`.
 
 pub mod csrf;
+pub mod device;
 
 use crate::clock::UnixTime;
 use crate::crypto::OpaqueToken;

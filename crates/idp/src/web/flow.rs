@@ -7,9 +7,10 @@ use actix_web::cookie::Cookie;
 
 use super::cookies;
 use super::page::{Page, PageError};
+use crate::crypto::OpaqueToken;
 use crate::error::AppError;
 use crate::oidc::code;
-use crate::sessions::{self, Stage};
+use crate::sessions::{self, Stage, device};
 use crate::state::IdpState;
 use crate::storage::models::Session;
 
@@ -32,6 +33,41 @@ pub fn expired(state: &IdpState, base: &str) -> Cookie<'static> {
 
 pub fn auth_request_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
     cookies::build(&state.settings, AUTH_REQUEST_COOKIE, value.to_owned()).finish()
+}
+
+/// After a completed login: the session cookie under its new id, and the device cookie with
+/// this account's entry renewed (see `sessions::device`).
+pub fn add_login_cookies(
+    req: &HttpRequest,
+    state: &IdpState,
+    response: &mut HttpResponse,
+    session_token: &OpaqueToken,
+    email: &str,
+) -> Result<(), AppError> {
+    let device = crate::journeys::login::device_cookie_after_login(
+        state,
+        device_cookie_value(req, state).as_deref(),
+        email,
+    );
+    let days = state.settings.throttle.device_cookie_days;
+    let cookies = [
+        session_cookie(state, session_token.expose()),
+        cookies::build(&state.settings, device::COOKIE, device)
+            .max_age(actix_web::cookie::time::Duration::days(days))
+            .finish(),
+    ];
+    for cookie in &cookies {
+        response
+            .add_cookie(cookie)
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    Ok(())
+}
+
+/// The browser's device cookie, if it has one.
+pub fn device_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<String> {
+    req.cookie(&state.settings.cookie_name(device::COOKIE))
+        .map(|c| c.value().to_owned())
 }
 
 pub fn session_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<String> {

@@ -87,6 +87,7 @@ pub async fn submit(
         SecretString::from(form.password),
         previous,
         super::client_info(&req),
+        flow::device_cookie_value(&req, &state),
     )
     .await
     {
@@ -168,12 +169,14 @@ pub async fn submit_otp(
                 flow::Landing::LoggedIn,
             )
             .await?;
-            response
-                .add_cookie(&flow::session_cookie(
-                    &state,
-                    authenticated.session_token.expose(),
-                ))
-                .map_err(|e| page.error(crate::error::AppError::Internal(e.into())))?;
+            flow::add_login_cookies(
+                &req,
+                &state,
+                &mut response,
+                &authenticated.session_token,
+                &authenticated.email,
+            )
+            .map_err(|e| page.error(e))?;
             Ok(response)
         }
         Err(LoginError::WrongCode) => {

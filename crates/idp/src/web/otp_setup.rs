@@ -65,12 +65,14 @@ pub async fn submit(
                 flow::Landing::AccountReady,
             )
             .await?;
-            response
-                .add_cookie(&flow::session_cookie(
-                    &state,
-                    completed.session_token.expose(),
-                ))
-                .map_err(|e| page.error(AppError::Internal(e.into())))?;
+            flow::add_login_cookies(
+                &req,
+                &state,
+                &mut response,
+                &completed.session_token,
+                &completed.email,
+            )
+            .map_err(|e| page.error(e))?;
             Ok(response)
         }
         Err(OtpSetupError::WrongCode) => {

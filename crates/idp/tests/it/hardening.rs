@@ -16,7 +16,9 @@ use crate::oidc::{
 };
 use crate::oidc_rules::{backchannel_client, backchannel_receiver};
 use crate::onboarding::{STRONG, invite_marco, register_in, secret_from_page};
-use crate::recovery::{audit_rows, has_row, introspect, refresh, refresh_client, tokens_in};
+use crate::recovery::{
+    audit_rows, code_login, has_row, introspect, password_login, refresh, refresh_client, tokens_in,
+};
 use crate::registration::{app_with_registration, post_register, register_ok};
 
 const BYE: &str = "https://portal.example/bye";
@@ -1046,6 +1048,324 @@ async fn request_values_are_logged_escaped_in_json(backend: Backend) {
     }
     assert!(log.contains("client authentication failed"));
 }
+
+// 5. Only failures count toward a delay: an office behind one address logs in at once.
+/// `count` active people of EK88 with the strong password and a confirmed authenticator,
+/// written straight to the database (one argon2 hash for all).
+async fn seed_people(app: &TestApp, count: usize) -> Vec<crate::oidc::Person> {
+    let org = app.create_organisation("EK88").await;
+    let hash = app
+        .state
+        .hasher
+        .hash(secrecy::SecretString::from(STRONG))
+        .await
+        .unwrap();
+    let keyring = app.state.keyring.clone();
+    let now = app.state.now();
+    app.state
+        .db
+        .run(move |conn| {
+            let mut people = Vec::new();
+            for i in 0..count {
+                let email = format!("persoon{i}@ek88.nl");
+                let user = idp::storage::models::User {
+                    id: idp::storage::models::new_id(),
+                    organisation_id: Some(org.clone()),
+                    email: email.clone(),
+                    first_name: None,
+                    last_name: Some(format!("Persoon {i}")),
+                    status: "active".into(),
+                    role: "member".into(),
+                    language: "nl".into(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                idp::storage::users::insert(conn, &user)?;
+                idp::storage::passwords::set(conn, &user.id, &hash, now)?;
+                let secret = idp::domain::totp::TotpSecret::generate();
+                let id = idp::storage::models::new_id();
+                idp::storage::otp::insert_pending(
+                    conn,
+                    &idp::storage::models::OtpCredential {
+                        secret_sealed: keyring.seal(
+                            secret.as_bytes(),
+                            &idp::journeys::otp_setup::seal_context(&id),
+                        ),
+                        id: id.clone(),
+                        user_id: user.id.clone(),
+                        device_name: None,
+                        created_at: now,
+                        confirmed_at: None,
+                        last_used_step: None,
+                    },
+                )?;
+                idp::storage::otp::confirm(conn, &id, &user.id, None, now)?;
+                people.push(crate::oidc::Person { email, secret });
+            }
+            Ok::<_, idp::storage::DbError>(people)
+        })
+        .await
+        .unwrap()
+}
+
+/// The whole code flow for `person` in a fresh browser; the final redirect.
+async fn full_login(address: String, url: String, person: crate::oidc::Person, now: i64) -> String {
+    let browser = browser();
+    let response = browser.get(&url).send().await.unwrap();
+    assert_eq!(location(&response), "/login");
+    let page = browser
+        .get(format!("{address}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = browser
+        .post(format!("{address}/login"))
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("email", person.email.as_str()),
+            ("password", STRONG),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "password step");
+    let page = browser
+        .get(format!("{address}/login/otp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = person.secret.code_at(step_at(now));
+    let response = browser
+        .post(format!("{address}/login/otp"))
+        .form(&[
+            ("csrf_token", csrf_token(&page).as_str()),
+            ("otp_code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "code step");
+    location(&response)
+}
+
+async fn fifty_parallel_correct_logins_from_one_address_all_succeed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
+    let people = seed_people(&app, 50).await;
+    let now = app.state.now();
+    let logins: Vec<_> = people
+        .into_iter()
+        .map(|person| {
+            let url = authorize_url(&app, &rp, "openid", &[]);
+            tokio::spawn(full_login(app.address.clone(), url, person, now))
+        })
+        .collect();
+    for login in logins {
+        let callback = login.await.expect("a login that got through every step");
+        assert!(query_param(&callback, "code").is_some(), "{callback}");
+    }
+}
+
+/// Posts `count` wrong passwords at once from one address, for `addresses(i)`; the statuses.
+async fn parallel_wrong_passwords(
+    app: &TestApp,
+    count: usize,
+    addresses: impl Fn(usize) -> String,
+) -> Vec<StatusCode> {
+    let mut forms = Vec::new();
+    for i in 0..count {
+        let browser = browser();
+        let page = browser
+            .get(format!("{}/login", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        forms.push((browser, csrf_token(&page), addresses(i)));
+    }
+    let posts: Vec<_> = forms
+        .into_iter()
+        .map(|(browser, csrf, email)| {
+            let url = format!("{}/login", app.address);
+            tokio::spawn(async move {
+                browser
+                    .post(url)
+                    .form(&[
+                        ("csrf_token", csrf.as_str()),
+                        ("email", email.as_str()),
+                        ("password", "Helemaal-Fout-Wachtw00rd"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for post in posts {
+        statuses.push(post.await.unwrap());
+    }
+    statuses
+}
+
+fn checked_and_refused(statuses: &[StatusCode]) -> (usize, usize) {
+    (
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+    )
+}
+
+async fn fifty_parallel_wrong_passwords_for_one_account_are_held(backend: Backend) {
+    let app = spawn_app(backend).await;
+    seed_people(&app, 1).await;
+    let statuses = parallel_wrong_passwords(&app, 50, |_| "persoon0@ek88.nl".into()).await;
+    // The account's five free attempts are checked; the rest are refused unchecked.
+    assert_eq!(checked_and_refused(&statuses), (5, 45), "{statuses:?}");
+}
+
+async fn fifty_parallel_wrong_passwords_from_one_address_are_held(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let statuses = parallel_wrong_passwords(&app, 50, |i| format!("gok{i}@ek88.nl")).await;
+    // The address's twenty free attempts are checked; the rest are refused unchecked.
+    assert_eq!(checked_and_refused(&statuses), (20, 30), "{statuses:?}");
+}
+
+// 10. Device cookies: strangers' failures never lock the owner out.
+/// Five wrong passwords for `email` from a stranger's browser: the account is now delayed for
+/// untrusted browsers.
+async fn strangers_guess(app: &TestApp, email: &str) {
+    for _ in 0..5 {
+        let response = password_login(app, &browser(), email, "Helemaal-Fout-Wachtw00rd").await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = password_login(app, &browser(), email, STRONG).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Logs `person` in fully in `browser` (which then holds a device cookie).
+async fn log_in_fully(app: &TestApp, browser: &reqwest::Client, person: &crate::oidc::Person) {
+    let response = password_login(app, browser, &person.email, STRONG).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    app.clock.advance(30);
+    let response = code_login(
+        app,
+        browser,
+        &person.secret.code_at(step_at(app.clock.now())),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        set_cookie(&response, "hcc_device").is_some(),
+        "a device cookie"
+    );
+}
+
+async fn the_owners_browser_logs_in_while_strangers_are_delayed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let owner = browser();
+    log_in_fully(&app, &owner, &person).await;
+    strangers_guess(&app, &person.email).await;
+    let response = password_login(&app, &owner, &person.email, STRONG).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "not held up");
+    assert_eq!(location(&response), "/login/otp");
+}
+
+async fn without_a_device_cookie_the_owner_is_delayed_like_anyone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    strangers_guess(&app, &person.email).await;
+    let response = password_login(&app, &browser(), &person.email, STRONG).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A password attempt from a browser whose only cookies are its CSRF cookie and `device`.
+async fn attempt_with_device_cookie(app: &TestApp, email: &str, device: &str) -> StatusCode {
+    let page = http()
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    let csrf = set_cookie(&page, "hcc_csrf").unwrap();
+    let html = page.text().await.unwrap();
+    http()
+        .post(format!("{}/login", app.address))
+        .header("cookie", format!("hcc_csrf={csrf}; hcc_device={device}"))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("email", email),
+            ("password", STRONG),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn a_tampered_device_cookie_is_not_trusted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    strangers_guess(&app, &person.email).await;
+    let genuine = idp::sessions::device::DeviceCookie::default().after_login(
+        &person.email,
+        &app.state.keyring,
+        app.state.now(),
+    );
+    let (signed, mac) = genuine.rsplit_once('.').unwrap();
+    let tampered = format!("{signed}.{}", mac.chars().rev().collect::<String>());
+    assert_eq!(
+        attempt_with_device_cookie(&app, &person.email, &tampered).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        attempt_with_device_cookie(&app, &person.email, &genuine).await,
+        StatusCode::SEE_OTHER,
+        "the same entry, signed, is trusted"
+    );
+}
+
+async fn a_trusted_devices_failures_count_on_its_own_counter(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let owner = browser();
+    log_in_fully(&app, &owner, &person).await;
+    for _ in 0..5 {
+        let response =
+            password_login(&app, &owner, &person.email, "Helemaal-Fout-Wachtw00rd").await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = password_login(&app, &owner, &person.email, STRONG).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "its own delay"
+    );
+    // The account's counter for untrusted browsers saw none of it.
+    let response = password_login(&app, &browser(), &person.email, STRONG).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+both_backends!(
+    fifty_parallel_correct_logins_from_one_address_all_succeed,
+    fifty_parallel_wrong_passwords_for_one_account_are_held,
+    fifty_parallel_wrong_passwords_from_one_address_are_held,
+    the_owners_browser_logs_in_while_strangers_are_delayed,
+    without_a_device_cookie_the_owner_is_delayed_like_anyone,
+    a_tampered_device_cookie_is_not_trusted,
+    a_trusted_devices_failures_count_on_its_own_counter,
+);
 
 both_backends!(
     request_values_are_logged_escaped_in_text,
