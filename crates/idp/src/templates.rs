@@ -23,6 +23,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "pages/login.html",
     "pages/login_otp.html",
     "pages/logout.html",
+    "pages/consent.html",
     "pages/forgot_password.html",
     "pages/reset_password.html",
     "pages/error.html",

@@ -81,6 +81,14 @@ pub enum UserCommand {
     Disable { email: String },
     /// Enable a disabled account again.
     Enable { email: String },
+    /// List the consents the person gave to third-party clients.
+    Consents { email: String },
+    /// Withdraw the person's consent to a client (its refresh tokens are revoked too).
+    RevokeConsent {
+        email: String,
+        #[arg(long)]
+        client: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -338,6 +346,29 @@ async fn user_command(state: &IdpState, command: UserCommand) -> anyhow::Result<
         UserCommand::Enable { email } => {
             account::enable(state, &actor, &parse_email(&email)?).await?;
             println!("{email} is enabled.");
+        }
+        UserCommand::Consents { email } => {
+            let consents = account::list_consents(state, &actor, &parse_email(&email)?).await?;
+            println!("client_id\tgranted\tupdated\tscope");
+            for c in &consents {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    c.client_id,
+                    format_utc(c.granted_at),
+                    format_utc(c.updated_at),
+                    c.scope
+                );
+            }
+            println!("{} consent(s).", consents.len());
+        }
+        UserCommand::RevokeConsent { email, client } => {
+            if account::revoke_consent(state, &actor, &parse_email(&email)?, &client).await? {
+                println!(
+                    "Consent of {email} to {client} withdrawn; its refresh tokens are revoked."
+                );
+            } else {
+                anyhow::bail!("{email} has given no consent to {client:?}");
+            }
         }
     }
     Ok(())

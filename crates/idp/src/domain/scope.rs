@@ -62,6 +62,22 @@ impl Scope {
         }
     }
 
+    pub fn values(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Whether every value of `self` is in `other` (a request within an earlier grant).
+    pub fn is_within(&self, other: &Scope) -> bool {
+        self.0.iter().all(|v| other.contains(v))
+    }
+
+    /// The values of both, `self`'s first.
+    pub fn union(&self, other: &Scope) -> Self {
+        let mut values = self.0.clone();
+        values.extend(other.0.iter().filter(|v| !self.contains(v)).cloned());
+        Self(values)
+    }
+
     pub fn without(&self, value: &str) -> Self {
         Self(self.0.iter().filter(|v| *v != value).cloned().collect())
     }
@@ -87,5 +103,8 @@ mod tests {
         assert_eq!(s.to_string(), "openid email");
         assert_eq!(s.narrow("email").unwrap().to_string(), "email");
         assert!(s.narrow("profile").is_none());
+        let wider = Scope::parse_stored("openid email profile");
+        assert!(s.is_within(&wider) && !wider.is_within(&s));
+        assert_eq!(s.union(&wider).to_string(), "openid email profile");
     }
 }

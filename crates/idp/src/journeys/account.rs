@@ -263,3 +263,30 @@ pub async fn enable(state: &IdpState, actor: &Actor, email: &Email) -> Result<()
         .await?;
     Ok(())
 }
+
+/// The consents the person gave to third-party clients.
+pub async fn list_consents(
+    state: &IdpState,
+    actor: &Actor,
+    email: &Email,
+) -> Result<Vec<crate::storage::models::Consent>, AccountError> {
+    let user = managed_user(state, actor, email).await?;
+    Ok(state
+        .db
+        .run(move |conn| crate::storage::consents::list_for_user(conn, &user.id))
+        .await?)
+}
+
+/// Withdraws the person's consent to a client (its refresh tokens are revoked with it). False
+/// when there was none.
+pub async fn revoke_consent(
+    state: &IdpState,
+    actor: &Actor,
+    email: &Email,
+    client_id: &str,
+) -> Result<bool, AccountError> {
+    let user = managed_user(state, actor, email).await?;
+    crate::oidc::consent::revoke(state, &user.id, client_id)
+        .await
+        .map_err(AccountError::from)
+}

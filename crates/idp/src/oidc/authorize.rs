@@ -111,6 +111,10 @@ pub struct AuthorizationRequest {
     pub code_challenge_method: Option<String>,
     pub prompt_login: bool,
     pub prompt_none: bool,
+    /// `prompt=consent`: a third-party client's request is put to the person even when they
+    /// granted it before.
+    #[serde(default)]
+    pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
@@ -344,6 +348,7 @@ pub async fn validate(
         // this a login made in the same second would count as fresh enough.
         prompt_login: prompts.contains(&"login") || max_age == Some(0),
         prompt_none,
+        prompt_consent: prompts.contains(&"consent"),
         max_age,
         login_hint: present(params.login_hint.clone()),
         ui_locales: present(params.ui_locales.clone()),

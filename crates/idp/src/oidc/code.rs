@@ -120,3 +120,13 @@ pub async fn issue(
     params.push(("iss", &issuer));
     Ok(Some(request.redirect().with_params(&params)))
 }
+
+/// Drops the parked request behind a cookie value (the person refused it); true if this call
+/// removed it, so it is answered once.
+pub async fn discard(state: &IdpState, cookie: &str) -> Result<bool, AppError> {
+    let hash = OpaqueToken::from_presented(cookie).hash();
+    Ok(state
+        .db
+        .run(move |conn| authorization::take_request(conn, &hash))
+        .await?)
+}

@@ -50,7 +50,7 @@ impl Discovery {
                 "organisation", "role"
             ],
             "acr_values_supported": [settings.oidc.acr],
-            "prompt_values_supported": ["none", "login"],
+            "prompt_values_supported": ["none", "login", "consent"],
             "ui_locales_supported": ["nl", "en"],
             "claims_parameter_supported": false,
             "request_parameter_supported": false,

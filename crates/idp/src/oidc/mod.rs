@@ -7,6 +7,7 @@ pub mod claims;
 pub mod client;
 pub mod client_auth;
 pub mod code;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod form;

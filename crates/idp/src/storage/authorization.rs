@@ -171,6 +171,23 @@ pub fn revoke_for_user(
     .execute(conn)?)
 }
 
+/// Every refresh token the user's consent gave one client (the consent was withdrawn).
+pub fn revoke_for_user_and_client(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+    now: UnixTime,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        rt::refresh_tokens
+            .filter(rt::user_id.eq(user_id))
+            .filter(rt::client_id.eq(client_id))
+            .filter(rt::revoked_at.is_null()),
+    )
+    .set(rt::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
 /// Every refresh token of the user except those issued in the session `keep`.
 pub fn revoke_for_user_except_session(
     conn: &mut DbConnection,

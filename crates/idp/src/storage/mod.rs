@@ -6,6 +6,7 @@ pub mod audit;
 pub mod authorization;
 pub mod clients;
 pub mod connection;
+pub mod consents;
 pub mod housekeeping;
 pub mod invitations;
 pub mod logout_notices;

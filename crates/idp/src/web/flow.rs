@@ -9,7 +9,9 @@ use super::cookies;
 use super::page::{Page, PageError};
 use crate::crypto::OpaqueToken;
 use crate::error::AppError;
-use crate::oidc::code;
+use crate::oidc::authorize::AuthorizationRequest;
+use crate::oidc::client::{self, Client};
+use crate::oidc::{code, consent};
 use crate::sessions::{self, Stage, device};
 use crate::state::IdpState;
 use crate::storage::models::Session;
@@ -102,6 +104,28 @@ pub async fn session_in(
     }
 }
 
+/// The browser's parked-request cookie, if it has one.
+pub fn auth_request_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<String> {
+    req.cookie(&state.settings.cookie_name(AUTH_REQUEST_COOKIE))
+        .map(|c| c.value().to_owned())
+}
+
+/// The request parked behind `cookie` and its client, if both still exist.
+pub async fn parked_with_client(
+    state: &IdpState,
+    cookie: &str,
+) -> Result<Option<(Client, AuthorizationRequest)>, AppError> {
+    let Some(request) = code::parked(state, cookie).await? else {
+        return Ok(None);
+    };
+    let client_id = request.client_id.clone();
+    let client = state
+        .db
+        .run(move |conn| client::find(conn, &client_id))
+        .await?;
+    Ok(client.map(|c| (c, request)))
+}
+
 /// Where a finished login lands when no client is waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Landing {
@@ -120,20 +144,26 @@ pub async fn finish(
     session: &Session,
     landing: Landing,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(parked_cookie) = req
-        .cookie(&state.settings.cookie_name(AUTH_REQUEST_COOKIE))
-        .map(|c| c.value().to_owned())
-        && let Some(request) = code::parked(state, &parked_cookie)
-            .await
-            .map_err(|e| page.error(e))?
-        && let Some(location) = code::issue(state, &request, session, Some(&parked_cookie))
+    if let Some(parked_cookie) = auth_request_cookie_value(req, state)
+        && let Some((client, request)) = parked_with_client(state, &parked_cookie)
             .await
             .map_err(|e| page.error(e))?
     {
-        return Ok(page
-            .redirect(&location)
-            .cookie(expired(state, AUTH_REQUEST_COOKIE))
-            .finish());
+        if consent::needed(state, &client, &session.user_id, &request)
+            .await
+            .map_err(|e| page.error(e))?
+        {
+            return Ok(page.redirect("/consent").finish());
+        }
+        if let Some(location) = code::issue(state, &request, session, Some(&parked_cookie))
+            .await
+            .map_err(|e| page.error(e))?
+        {
+            return Ok(page
+                .redirect(&location)
+                .cookie(expired(state, AUTH_REQUEST_COOKIE))
+                .finish());
+        }
     }
     Ok(page
         .redirect(match landing {

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod authorize;
 pub mod client_address;
+pub mod consent;
 pub mod cookies;
 pub mod flow;
 pub mod health;
@@ -40,6 +41,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
             web::resource("/authorize")
                 .route(web::get().to(authorize::get))
                 .route(web::post().to(authorize::post)),
+        )
+        .service(
+            web::resource("/consent")
+                .route(web::get().to(consent::show))
+                .route(web::post().to(consent::submit)),
         )
         .service(
             web::resource("/login")
@@ -112,15 +118,23 @@ async fn home(state: web::Data<crate::state::IdpState>) -> actix_web::HttpRespon
         .finish()
 }
 
+/// The Content-Security-Policy: no inline script or style, nothing from elsewhere, no framing.
+/// `image_origin` adds one https origin for images (a third-party client's registered logo on
+/// the consent page).
+pub fn content_security_policy(image_origin: Option<&str>) -> String {
+    let images = image_origin.map_or(String::new(), |o| format!(" {o}"));
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:{images}; \
+         connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+}
+
 /// Headers on every response: a strict CSP (no inline script or style), no framing, no
-/// sniffing, no referrer (links carry one-time tokens), and no caching of pages.
+/// sniffing, no referrer (links carry one-time tokens), and no caching of pages. A response
+/// that set its own CSP keeps it.
 pub fn security_headers(https: bool) -> DefaultHeaders {
     let headers = DefaultHeaders::new()
-        .add((
-            "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ))
+        .add(("Content-Security-Policy", content_security_policy(None)))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))
