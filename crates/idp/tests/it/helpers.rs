@@ -301,6 +301,9 @@ impl Drop for TestApp {
     }
 }
 
+/// A change to the settings, applied last.
+pub type SettingsChange = Box<dyn FnOnce(&mut Settings)>;
+
 #[derive(Default)]
 pub struct Options {
     /// SMTP port to send to; `None`: a sink started for this app.
@@ -308,7 +311,7 @@ pub struct Options {
     /// Enables dynamic client registration with this initial access token.
     pub initial_access_token: Option<String>,
     /// Changes the settings last, before the app starts.
-    pub settings: Option<Box<dyn FnOnce(&mut Settings)>>,
+    pub settings: Option<SettingsChange>,
 }
 
 impl Options {
