@@ -16,4 +16,4 @@ pub use password::{NewPassword, PasswordViolation};
 pub use redirect_uri::RedirectUri;
 pub use scope::Scope;
 pub use totp::{TotpSecret, TotpStep};
-pub use user::{Role, UserStatus};
+pub use user::{Role, Stage, UserStatus};

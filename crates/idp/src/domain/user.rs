@@ -1,6 +1,12 @@
-//! Roles and account states, stored as text.
+//! Roles, account states and the steps of a login session, stored as text (see
+//! `storage::types` for the mapping).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use diesel::deserialize::FromSqlRow;
+use diesel::expression::AsExpression;
+use diesel::sql_types::Text;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
 pub enum Role {
     HccStaff,
     Superuser,
@@ -27,7 +33,8 @@ impl Role {
 }
 
 /// invited → (registration) pending_otp → (authenticator confirmed) active; disabled by an admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
 pub enum UserStatus {
     Invited,
     PendingOtp,
@@ -53,5 +60,54 @@ impl UserStatus {
             "disabled" => Some(UserStatus::Disabled),
             _ => None,
         }
+    }
+}
+
+impl UserStatus {
+    /// The one rule for issuing anything to a person: codes, tokens, refreshes, introspection
+    /// answers and userinfo all need an active account.
+    pub fn may_receive_tokens(self) -> bool {
+        self == UserStatus::Active
+    }
+
+    /// Who may pass the password step: an active account, or one whose authenticator is still
+    /// to be set up.
+    pub fn may_log_in(self) -> bool {
+        matches!(self, UserStatus::Active | UserStatus::PendingOtp)
+    }
+}
+
+/// The steps of a login session: `otp_setup` (password proven, authenticator still to be set
+/// up), `otp` (password proven, code still to be entered), `authenticated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub enum Stage {
+    OtpSetup,
+    Otp,
+    Authenticated,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::OtpSetup => "otp_setup",
+            Stage::Otp => "otp",
+            Stage::Authenticated => "authenticated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "otp_setup" => Some(Stage::OtpSetup),
+            "otp" => Some(Stage::Otp),
+            "authenticated" => Some(Stage::Authenticated),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -32,7 +32,7 @@ impl Actor {
                 organisation_id, ..
             } => {
                 user.organisation_id.as_deref() == Some(organisation_id.as_str())
-                    && user.role != Role::HccStaff.as_str()
+                    && user.role != Role::HccStaff
             }
         }
     }
@@ -118,7 +118,7 @@ pub async fn resend_invitation(
     email: &Email,
 ) -> Result<Invited, AccountError> {
     let user = managed_user(state, actor, email).await?;
-    if user.status != UserStatus::Invited.as_str() {
+    if user.status != UserStatus::Invited {
         return Err(AccountError::AlreadyRegistered);
     }
     let command = InviteCommand {
@@ -133,7 +133,7 @@ pub async fn resend_invitation(
             .last_name
             .as_deref()
             .and_then(|n| PersonName::parse(n).ok()),
-        role: Role::parse(&user.role).unwrap_or(Role::Member),
+        role: user.role,
         language: Language::from_tag(&user.language).unwrap_or_default(),
     };
     let invited = invitation::invite(state, command).await?;

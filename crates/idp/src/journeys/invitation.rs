@@ -154,7 +154,7 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
                         if existing.organisation_id != command.organisation_id {
                             return Err(InviteError::OtherOrganisation(command.email.clone()));
                         }
-                        if existing.status != UserStatus::Invited.as_str() {
+                        if existing.status != UserStatus::Invited {
                             return Err(InviteError::AlreadyRegistered(command.email.clone()));
                         }
                         users::update_invited_names(conn, &existing.id, first, last, now)?;
@@ -167,8 +167,8 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
                             email: command.email.as_str().to_owned(),
                             first_name: first.map(str::to_owned),
                             last_name: last.map(str::to_owned),
-                            status: UserStatus::Invited.as_str().to_owned(),
-                            role: command.role.as_str().to_owned(),
+                            status: UserStatus::Invited,
+                            role: command.role,
                             language: command.language.code().to_owned(),
                             created_at: now,
                             updated_at: now,

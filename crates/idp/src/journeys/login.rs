@@ -6,8 +6,8 @@
 use secrecy::SecretString;
 
 use crate::crypto::OpaqueToken;
+use crate::domain::Email;
 use crate::domain::totp::TotpSecret;
-use crate::domain::{Email, UserStatus};
 use crate::error::AppError;
 use crate::sessions::device::DeviceCookie;
 use crate::sessions::{self, ClientInfo, Stage};
@@ -107,13 +107,7 @@ pub async fn password_step(
         .map_err(AppError::from)?;
     let now = state.now();
     let ip = client.ip_address.clone();
-    let usable = found.filter(|(user, _, _)| {
-        password_ok
-            && matches!(
-                UserStatus::parse(&user.status),
-                Some(UserStatus::Active | UserStatus::PendingOtp)
-            )
-    });
+    let usable = found.filter(|(user, _, _)| password_ok && user.status.may_log_in());
     let Some((user, _, has_otp)) = usable else {
         let user_id = state
             .db
@@ -161,12 +155,12 @@ pub async fn password_step(
         return Err(LoginError::InvalidCredentials);
     };
     drop(slot);
-    let next = if has_otp && user.status == UserStatus::Active.as_str() {
+    let next = if has_otp && user.status.may_receive_tokens() {
         Stage::Otp
     } else {
         Stage::OtpSetup
     };
-    let state2 = state.clone();
+    let session_settings = state.settings.session.clone();
     let trusted_device = device.is_some();
     let token = state
         .db
@@ -177,7 +171,7 @@ pub async fn password_step(
                     session_rows::delete(conn, &OpaqueToken::from_presented(&old).hash())?;
                 }
                 let (token, _) =
-                    sessions::start(conn, &state2, &user.id, next, "pwd", &client, now)?;
+                    sessions::start(conn, &session_settings, &user.id, next, "pwd", &client, now)?;
                 audit::record(
                     conn,
                     AuditRecord::success("login_password")
@@ -269,7 +263,7 @@ pub async fn otp_step(
     code: &str,
     client: ClientInfo,
 ) -> Result<Authenticated, LoginError> {
-    if session.stage != Stage::Otp.as_str() {
+    if session.stage != Stage::Otp {
         return Err(LoginError::WrongStage);
     }
     let now = state.now();
@@ -284,7 +278,7 @@ pub async fn otp_step(
     let session = session.clone();
     let keyring = state.keyring.clone();
     let code = code.to_owned();
-    let until = now + sessions::lifetime(state, Stage::Authenticated);
+    let until = now + sessions::lifetime(&state.settings.session, Stage::Authenticated);
     let failure_ip = client.ip_address.clone();
     let done_subjects = subjects.clone();
     let token = OpaqueToken::generate();
@@ -307,7 +301,7 @@ pub async fn otp_step(
                     Some(step) => otp::use_step(conn, &credential.id, step)?,
                     None => false,
                 };
-                if !accepted || user.status != UserStatus::Active.as_str() {
+                if !accepted || !user.status.may_receive_tokens() {
                     return Ok(Err((user.id, user.organisation_id)));
                 }
                 if !session_rows::authenticate(

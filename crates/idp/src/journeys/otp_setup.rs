@@ -52,7 +52,7 @@ pub fn seal_context(credential_id: &str) -> String {
 }
 
 fn in_setup(session: &Session) -> Result<(), OtpSetupError> {
-    if session.stage == Stage::OtpSetup.as_str() {
+    if session.stage == Stage::OtpSetup {
         Ok(())
     } else {
         Err(OtpSetupError::NotInSetup)
@@ -160,7 +160,8 @@ pub async fn complete(
     let session = session.clone();
     let keyring = state.keyring.clone();
     let now = state.now();
-    let authenticated_until = now + sessions::lifetime(state, Stage::Authenticated);
+    let authenticated_until =
+        now + sessions::lifetime(&state.settings.session, Stage::Authenticated);
     let ending = crate::journeys::logout::Ending::at(state, "logout_other_devices", now);
     // The session gets a new id as it becomes authenticated (ASVS V3.2.1).
     let token = OpaqueToken::generate();

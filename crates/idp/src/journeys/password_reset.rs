@@ -78,18 +78,18 @@ pub async fn request(
         failure("unknown_address", None).await?;
         return Ok(());
     };
-    match UserStatus::parse(&user.status) {
-        Some(UserStatus::Active | UserStatus::PendingOtp) => {
+    match user.status {
+        UserStatus::Active | UserStatus::PendingOtp => {
             send_reset(state, &user, language, client).await
         }
-        Some(UserStatus::Invited) => {
+        UserStatus::Invited => {
             // Never registered: the invitation path, with a fresh link.
             account::resend_invitation(state, &Actor::HccStaff { user_id: None }, email)
                 .await
                 .map(|_| ())
                 .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))
         }
-        _ => failure("account_disabled", Some(user.id))
+        UserStatus::Disabled => failure("account_disabled", Some(user.id))
             .await
             .map_err(Into::into),
     }
@@ -171,10 +171,7 @@ pub async fn open(state: &IdpState, token: &str) -> Result<(PasswordReset, User)
                 return Err(ResetError::InvalidLink);
             }
             let user = users::find(conn, &reset.user_id)?.ok_or(ResetError::InvalidLink)?;
-            if !matches!(
-                UserStatus::parse(&user.status),
-                Some(UserStatus::Active | UserStatus::PendingOtp)
-            ) {
+            if !user.status.may_log_in() {
                 return Err(ResetError::InvalidLink);
             }
             Ok((reset, user))

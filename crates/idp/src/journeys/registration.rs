@@ -99,7 +99,7 @@ fn load_usable(
         return Err(RegistrationError::InvalidLink);
     }
     let user = users::find(conn, &invitation.user_id)?.ok_or(RegistrationError::InvalidLink)?;
-    if user.status != UserStatus::Invited.as_str() {
+    if user.status != UserStatus::Invited {
         return Err(RegistrationError::InvalidLink);
     }
     let organisation_name = match &invitation.organisation_id {
@@ -201,7 +201,7 @@ pub async fn register(
         .await
         .map_err(AppError::from)?;
     let now = state.now();
-    let state2 = state.clone();
+    let session_settings = state.settings.session.clone();
     let invitation_id = open.invitation.id.clone();
     let user = open.user.clone();
     let language = form.language;
@@ -223,7 +223,7 @@ pub async fn register(
                 )?;
                 let (session_token, _) = sessions::start(
                     conn,
-                    &state2,
+                    &session_settings,
                     &user.id,
                     Stage::OtpSetup,
                     "pwd",

@@ -5,7 +5,6 @@
 use jsonwebtoken::{Algorithm, Validation};
 
 use super::claims::AccessTokenClaims;
-use crate::domain::UserStatus;
 use crate::state::IdpState;
 use crate::storage::{DbError, authorization, users};
 
@@ -50,7 +49,7 @@ pub async fn check(state: &IdpState, token: &str) -> Result<Option<AccessTokenCl
             if sub == client_id {
                 return Ok(true); // client_credentials: no person behind it
             }
-            Ok(users::find(conn, &sub)?.is_some_and(|u| u.status == UserStatus::Active.as_str()))
+            Ok(users::find(conn, &sub)?.is_some_and(|u| u.status.may_receive_tokens()))
         })
         .await?;
     Ok(usable.then_some(claims))

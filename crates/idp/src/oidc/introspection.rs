@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::error::{Challenge, OAuthError};
 use super::{bearer, client_auth};
 use crate::crypto::OpaqueToken;
-use crate::domain::UserStatus;
 use crate::state::IdpState;
 use crate::storage::{authorization, users};
 
@@ -84,8 +83,8 @@ async fn refresh_token(
                 && row.rotated_at.is_none()
                 && row.revoked_at.is_none()
                 && row.expires_at > now;
-            let active_user = users::find(conn, &row.user_id)?
-                .is_some_and(|u| u.status == UserStatus::Active.as_str());
+            let active_user =
+                users::find(conn, &row.user_id)?.is_some_and(|u| u.status.may_receive_tokens());
             Ok((usable && active_user).then(|| {
                 serde_json::json!({
                     "active": true,

@@ -6,28 +6,14 @@ pub mod csrf;
 pub mod device;
 
 use crate::clock::UnixTime;
+use crate::config::SessionSettings;
 use crate::crypto::OpaqueToken;
 use crate::error::AppError;
 use crate::state::IdpState;
 use crate::storage::models::Session;
 use crate::storage::{DbConnection, DbError, sessions};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    OtpSetup,
-    Otp,
-    Authenticated,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::OtpSetup => "otp_setup",
-            Stage::Otp => "otp",
-            Stage::Authenticated => "authenticated",
-        }
-    }
-}
+pub use crate::domain::Stage;
 
 /// Where the request came from, for the session row and the audit log.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +25,7 @@ pub struct ClientInfo {
 /// Starts a session in `stage` and returns the cookie value (shown once, stored hashed).
 pub fn start(
     conn: &mut DbConnection,
-    state: &IdpState,
+    settings: &SessionSettings,
     user_id: &str,
     stage: Stage,
     amr: &str,
@@ -50,12 +36,12 @@ pub fn start(
     let session = Session {
         id_hash: token.hash(),
         user_id: user_id.to_owned(),
-        stage: stage.as_str().to_owned(),
+        stage,
         amr: amr.to_owned(),
         auth_time: now,
         created_at: now,
         last_seen_at: now,
-        expires_at: now + lifetime(state, stage),
+        expires_at: now + lifetime(settings, stage),
         ip_address: client.ip_address.clone(),
         user_agent: client
             .user_agent
@@ -67,10 +53,10 @@ pub fn start(
 }
 
 /// Absolute lifetime: short while the person is between steps, longer once authenticated.
-pub fn lifetime(state: &IdpState, stage: Stage) -> i64 {
+pub fn lifetime(settings: &SessionSettings, stage: Stage) -> i64 {
     match stage {
-        Stage::Authenticated => state.settings.session.absolute_lifetime_hours * 3600,
-        Stage::OtpSetup | Stage::Otp => state.settings.session.setup_lifetime_minutes * 60,
+        Stage::Authenticated => settings.absolute_lifetime_hours * 3600,
+        Stage::OtpSetup | Stage::Otp => settings.setup_lifetime_minutes * 60,
     }
 }
 

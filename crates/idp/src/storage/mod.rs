@@ -20,6 +20,7 @@ pub mod schema;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;
+pub mod types;
 pub mod users;
 
 pub use connection::{Backend, Db, DbConnection, DbError, write_transaction};

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::*;
+use crate::domain::{Role, Stage, UserStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organisations)]
@@ -21,8 +22,8 @@ pub struct User {
     pub email: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    pub status: String,
-    pub role: String,
+    pub status: UserStatus,
+    pub role: Role,
     pub language: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -67,7 +68,7 @@ pub struct Invitation {
 pub struct Session {
     pub id_hash: String,
     pub user_id: String,
-    pub stage: String,
+    pub stage: Stage,
     pub amr: String,
     pub auth_time: i64,
     pub created_at: i64,

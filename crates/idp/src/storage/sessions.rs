@@ -6,6 +6,7 @@ use super::models::Session;
 use super::schema::sessions::dsl as s;
 use super::{DbConnection, DbError};
 use crate::clock::UnixTime;
+use crate::domain::Stage;
 
 pub fn insert(conn: &mut DbConnection, session: &Session) -> Result<(), DbError> {
     diesel::insert_into(s::sessions)
@@ -42,7 +43,7 @@ pub fn authenticate(
     Ok(diesel::update(s::sessions.find(id_hash))
         .set((
             s::id_hash.eq(new_id_hash),
-            s::stage.eq("authenticated"),
+            s::stage.eq(Stage::Authenticated),
             s::amr.eq(amr),
             s::auth_time.eq(now),
             s::expires_at.eq(expires_at),

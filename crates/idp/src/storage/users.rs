@@ -32,14 +32,11 @@ pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> Result<Option<Us
 /// Activates the account after the authenticator set-up, unless it was disabled meanwhile.
 pub fn activate(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, DbError> {
     Ok(diesel::update(
-        u::users.find(id).filter(
-            u::status.eq_any([UserStatus::PendingOtp.as_str(), UserStatus::Active.as_str()]),
-        ),
+        u::users
+            .find(id)
+            .filter(u::status.eq_any([UserStatus::PendingOtp, UserStatus::Active])),
     )
-    .set((
-        u::status.eq(UserStatus::Active.as_str()),
-        u::updated_at.eq(now),
-    ))
+    .set((u::status.eq(UserStatus::Active), u::updated_at.eq(now)))
     .execute(conn)?
         == 1)
 }
@@ -51,7 +48,7 @@ pub fn set_status(
     now: UnixTime,
 ) -> Result<(), DbError> {
     diesel::update(u::users.find(id))
-        .set((u::status.eq(status.as_str()), u::updated_at.eq(now)))
+        .set((u::status.eq(status), u::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }
@@ -66,19 +63,15 @@ pub fn complete_registration(
     now: UnixTime,
 ) -> Result<(), DbError> {
     // Only from `invited`: a disable that raced with the registration stays in force.
-    diesel::update(
-        u::users
-            .find(id)
-            .filter(u::status.eq(UserStatus::Invited.as_str())),
-    )
-    .set((
-        u::first_name.eq(first_name),
-        u::last_name.eq(last_name),
-        u::language.eq(language),
-        u::status.eq(UserStatus::PendingOtp.as_str()),
-        u::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    diesel::update(u::users.find(id).filter(u::status.eq(UserStatus::Invited)))
+        .set((
+            u::first_name.eq(first_name),
+            u::last_name.eq(last_name),
+            u::language.eq(language),
+            u::status.eq(UserStatus::PendingOtp),
+            u::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -73,7 +73,7 @@ async fn authorize(
     let session = flow::current_session(&req, &state)
         .await
         .map_err(|e| page.error(e))?
-        .filter(|s| s.stage == Stage::Authenticated.as_str());
+        .filter(|s| s.stage == Stage::Authenticated);
     let fresh_enough = |auth_time: i64| {
         request
             .max_age

@@ -46,7 +46,7 @@ struct Pending {
 async fn pending(req: &HttpRequest, state: &IdpState) -> Result<Option<Pending>, AppError> {
     let Some(session) = flow::current_session(req, state)
         .await?
-        .filter(|s| s.stage == Stage::Authenticated.as_str())
+        .filter(|s| s.stage == Stage::Authenticated)
     else {
         return Ok(None);
     };

@@ -99,7 +99,7 @@ pub async fn session_in(
         .await
         .map_err(|e| page.error(e))?
     {
-        Some(session) if session.stage == stage.as_str() => Ok(session),
+        Some(session) if session.stage == stage => Ok(session),
         _ => Err(page.error(AppError::SessionExpired)),
     }
 }

@@ -90,6 +90,8 @@ async fn user_status(app: &TestApp, email: &str) -> String {
         .unwrap()
         .unwrap()
         .status
+        .as_str()
+        .to_owned()
 }
 
 async fn audit_events(app: &TestApp) -> Vec<(String, String)> {
@@ -626,7 +628,7 @@ async fn logout_other_devices_ends_the_other_sessions(backend: Backend) {
             let user = idp::storage::users::find_by_email(c, &email)?.unwrap();
             let (_, session) = idp::sessions::start(
                 c,
-                &state,
+                &state.settings.session,
                 &user.id,
                 idp::sessions::Stage::Authenticated,
                 "pwd otp",

@@ -1050,7 +1050,11 @@ async fn a_superuser_manages_only_their_own_organisation(backend: Backend) {
         account::enable(&app.state, &outsider, &address).await,
         Err(AccountError::NotAllowed)
     ));
-    assert_eq!(user(&app, MARCO).await.status, "active", "nothing changed");
+    assert_eq!(
+        user(&app, MARCO).await.status.as_str(),
+        "active",
+        "nothing changed"
+    );
     let rows = audit_rows(&app).await;
     assert!(!has_row(&rows, "otp_reset", "success"));
     assert!(!has_row(&rows, "user_disabled", "success"));
@@ -1061,9 +1065,9 @@ async fn a_superuser_manages_only_their_own_organisation(backend: Backend) {
         organisation_id: marco.organisation_id.clone().unwrap(),
     };
     account::disable(&app.state, &own, &address).await.unwrap();
-    assert_eq!(user(&app, MARCO).await.status, "disabled");
+    assert_eq!(user(&app, MARCO).await.status.as_str(), "disabled");
     account::enable(&app.state, &own, &address).await.unwrap();
-    assert_eq!(user(&app, MARCO).await.status, "active");
+    assert_eq!(user(&app, MARCO).await.status.as_str(), "active");
 }
 
 async fn the_audit_log_records_each_event(backend: Backend) {

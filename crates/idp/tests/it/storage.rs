@@ -14,8 +14,8 @@ fn user(email: &str) -> User {
         email: Email::parse(email).unwrap().as_str().to_owned(),
         first_name: None,
         last_name: None,
-        status: "invited".into(),
-        role: "hcc_staff".into(),
+        status: idp::domain::UserStatus::Invited,
+        role: idp::domain::Role::HccStaff,
         language: "nl".into(),
         created_at: 1,
         updated_at: 1,
@@ -96,7 +96,7 @@ async fn housekeeping_removes_only_what_expired(backend: Backend) {
             users::insert(c, &user)?;
             let (_, old) = idp::sessions::start(
                 c,
-                &state,
+                &state.settings.session,
                 &user.id,
                 idp::sessions::Stage::Authenticated,
                 "pwd otp",
@@ -105,7 +105,7 @@ async fn housekeeping_removes_only_what_expired(backend: Backend) {
             )?;
             let (_, live) = idp::sessions::start(
                 c,
-                &state,
+                &state.settings.session,
                 &user.id,
                 idp::sessions::Stage::Authenticated,
                 "pwd otp",

@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 use super::{Authentication, TokenResponse, respond};
 use crate::crypto::{OpaqueToken, constant_time_eq};
 use crate::domain::Scope;
-use crate::domain::UserStatus;
 use crate::domain::scope::OFFLINE_ACCESS;
 use crate::oidc::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
@@ -125,7 +124,7 @@ pub async fn exchange(
                 ));
             }
             let active = crate::storage::users::find(conn, &row.user_id)?
-                .is_some_and(|u| u.status == UserStatus::Active.as_str());
+                .is_some_and(|u| u.status.may_receive_tokens());
             if !active {
                 return Ok(Outcome::Refused("the account is not active"));
             }

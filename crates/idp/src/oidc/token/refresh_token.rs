@@ -4,7 +4,7 @@
 
 use super::{Authentication, TokenResponse, respond};
 use crate::crypto::OpaqueToken;
-use crate::domain::{Scope, UserStatus};
+use crate::domain::Scope;
 use crate::oidc::client::{Client, GRANT_REFRESH_TOKEN};
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
 use crate::oidc::form::FormParams;
@@ -97,7 +97,7 @@ pub async fn exchange(
                 return Ok(Outcome::Refused("the refresh token has expired"));
             }
             let active = crate::storage::users::find(conn, &row.user_id)?
-                .is_some_and(|u| u.status == UserStatus::Active.as_str());
+                .is_some_and(|u| u.status.may_receive_tokens());
             if !active {
                 return Ok(Outcome::Refused("the account is not active"));
             }
