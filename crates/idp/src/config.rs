@@ -1,6 +1,7 @@
 //! Typed settings: the embedded config/default.toml, then config/<profile>.toml, then `IDP_*`
 //! environment variables (`__` separates levels). Secrets only come from the environment or files.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -89,13 +90,64 @@ pub struct OidcSettings {
     pub backchannel_allow_private_networks: bool,
 }
 
+/// An address or a CIDR block (`server.trusted_proxies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    base: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
+            None => {
+                let a = s.trim().parse::<IpAddr>().ok()?;
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(Self { base: addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.base, ip) {
+            (IpAddr::V4(b), IpAddr::V4(i)) => {
+                masked(u128::from(u32::from(b)), 32, self.prefix)
+                    == masked(u128::from(u32::from(i)), 32, self.prefix)
+            }
+            (IpAddr::V6(b), IpAddr::V6(i)) => {
+                masked(u128::from(b), 128, self.prefix) == masked(u128::from(i), 128, self.prefix)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn masked(value: u128, bits: u8, prefix: u8) -> u128 {
+    if prefix == 0 {
+        return 0;
+    }
+    let shift = u32::from(bits - prefix);
+    (value >> shift) << shift
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Network::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("{text:?} is not an address or CIDR block"))
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub workers: usize,
     #[serde(default)]
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<Network>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

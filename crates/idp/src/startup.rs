@@ -135,7 +135,9 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
     let https = state.settings.secure_cookies();
     let workers = state.settings.server.workers;
-    let discovery = web::Data::new(crate::oidc::discovery::Discovery::build(&state.settings));
+    let discovery = web::Data::new(crate::web::oidc::discovery::DiscoveryDocument(
+        crate::oidc::discovery::document(&state.settings).into(),
+    ));
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()

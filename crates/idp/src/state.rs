@@ -24,8 +24,6 @@ pub struct IdpState {
     pub mail: MailRenderer,
     /// The token signing keys, parsed once, refreshed from the database.
     pub keys: Arc<KeyManager>,
-    /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
-    pub trusted_proxies: Arc<Vec<crate::web::client_address::Network>>,
     /// Tracked background work (see `background`).
     pub background: crate::background::Background,
     /// Wakes the back-channel logout worker after a transaction that queued notices committed.
@@ -47,16 +45,6 @@ impl IdpState {
     pub async fn build(settings: Settings, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
         let keyring = Keyring::new(&settings.master_key()?);
         let keys = KeyManager::load(&db, &keyring, clock.clone(), &settings).await?;
-        let trusted_proxies = settings
-            .server
-            .trusted_proxies
-            .iter()
-            .map(|p| {
-                crate::web::client_address::Network::parse(p).ok_or_else(|| {
-                    anyhow::anyhow!("server.trusted_proxies: {p:?} is not an address or CIDR block")
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
         let templates = Arc::new(Templates::load()?);
         let mail = MailRenderer::new(templates.clone(), &settings);
         let hasher = PasswordHasherPool::new(settings.password.hash_concurrency);
@@ -69,7 +57,6 @@ impl IdpState {
             templates,
             mail,
             keys,
-            trusted_proxies: Arc::new(trusted_proxies),
             background: crate::background::Background::default(),
             backchannel_wake: Arc::new(Notify::new()),
             outbox_wake: Arc::new(Notify::new()),

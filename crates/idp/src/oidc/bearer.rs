@@ -55,14 +55,9 @@ pub async fn check(state: &IdpState, token: &str) -> Result<Option<AccessTokenCl
     Ok(usable.then_some(claims))
 }
 
-/// `Authorization: Bearer …` (RFC 6750 §2.1).
-pub fn from_header(req: &actix_web::HttpRequest) -> Option<String> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
+/// The token of an `Authorization: Bearer …` header value (RFC 6750 §2.1).
+pub fn from_authorization(value: Option<&str>) -> Option<String> {
+    let (scheme, token) = value?.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_owned())

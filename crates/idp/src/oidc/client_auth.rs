@@ -2,34 +2,61 @@
 //! §2.3.1): HTTP Basic (client_secret_basic), credentials in the form body (client_secret_post),
 //! or none for public clients. A client must use the method it registered.
 
-use actix_web::HttpRequest;
 use base64::Engine;
 
 use super::client::{self, AuthMethod, Client};
 use super::error::{Challenge, OAuthError};
-use super::form::{FormParams, check_form_content_type};
+use super::form::FormParams;
 use crate::state::IdpState;
 
-/// A form-encoded protocol request and the client it authenticated as (token, revocation and
-/// introspection endpoints).
-pub async fn authenticated_form(
-    req: &HttpRequest,
-    state: &IdpState,
-    body: &[u8],
-) -> Result<(FormParams, Client), OAuthError> {
-    check_form_content_type(req)?;
-    let form = FormParams::parse(body)?;
-    let client = authenticate(req, state, &form).await?;
-    Ok((form, client))
+/// Credentials sent with HTTP Basic (client_secret_basic).
+#[derive(Debug, Clone)]
+pub struct BasicCredentials {
+    pub client_id: String,
+    pub secret: String,
+}
+
+impl BasicCredentials {
+    /// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1), given
+    /// the header's value; `None` for another scheme or no header.
+    pub fn from_authorization(value: Option<&str>) -> Result<Option<Self>, OAuthError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let Some(encoded) = value
+            .strip_prefix("Basic ")
+            .or_else(|| value.strip_prefix("basic "))
+        else {
+            return Ok(None);
+        };
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| OAuthError::invalid_client(Challenge::Basic))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client(Challenge::Basic))?;
+        let unescape = |s: &str| -> String {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        Ok(Some(Self {
+            client_id: unescape(id),
+            secret: unescape(secret),
+        }))
+    }
 }
 
 /// The client the request authenticated as.
 pub async fn authenticate(
-    req: &HttpRequest,
     state: &IdpState,
+    basic: Option<BasicCredentials>,
     form: &FormParams,
 ) -> Result<Client, OAuthError> {
-    let basic = basic_credentials(req)?;
+    let basic = basic.map(|b| (b.client_id, b.secret));
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
     let (client_id, secret, method) = match (basic, body_secret) {
@@ -78,35 +105,4 @@ pub async fn authenticate(
         tracing::info!(client_id = %crate::telemetry::Untrusted(&client_id), method = method.as_str(), "client authentication failed");
         OAuthError::invalid_client(challenge)
     })
-}
-
-/// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, if present.
-fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = header
-        .to_str()
-        .map_err(|_| OAuthError::invalid_client(Challenge::Basic))?;
-    let Some(encoded) = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-    else {
-        return Ok(None);
-    };
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| OAuthError::invalid_client(Challenge::Basic))?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or_else(|| OAuthError::invalid_client(Challenge::Basic))?;
-    let unescape = |s: &str| -> String {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(Some((unescape(id), unescape(secret))))
 }

@@ -1,20 +1,14 @@
-//! OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414) and the JWKS (RFC 7517). The
-//! metadata is serialised once at start-up; the JWKS bytes are prepared by the key manager
-//! whenever the key set changes.
-
-use actix_web::{HttpResponse, web};
+//! OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414), serialised once at start-up
+//! (`web::oidc` serves it with the JWKS, whose bytes the key manager prepares whenever the key
+//! set changes).
 
 use super::client::{AuthMethod, SUPPORTED_GRANTS};
 use crate::config::Settings;
 use crate::domain::scope::SUPPORTED;
-use crate::state::IdpState;
 
-/// The discovery document, ready to send.
-#[derive(Debug, Clone)]
-pub struct Discovery(pub web::Bytes);
-
-impl Discovery {
-    pub fn build(settings: &Settings) -> Self {
+/// The discovery document of these settings, as JSON bytes.
+pub fn document(settings: &Settings) -> Vec<u8> {
+    {
         let base = settings.public_base();
         let endpoint = |path: &str| format!("{base}{path}");
         let auth_methods = [
@@ -70,22 +64,6 @@ impl Discovery {
         if !registration_enabled && let Some(map) = document.as_object_mut() {
             map.remove("registration_endpoint");
         }
-        Self(web::Bytes::from(document.to_string()))
+        document.to_string().into_bytes()
     }
-}
-
-pub async fn openid_configuration(discovery: web::Data<Discovery>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .body(discovery.0.clone())
-}
-
-pub async fn jwks(state: web::Data<IdpState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/jwk-set+json")
-        .insert_header(("Cache-Control", "public, max-age=300"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .body(web::Bytes::copy_from_slice(&state.keys.jwks()))
 }

@@ -1,8 +1,6 @@
-//! OAuth 2.0 error responses as the RFCs define them: JSON `error` / `error_description`,
-//! 400 for request errors, 401 with `WWW-Authenticate` for failed client or token authentication.
-
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+//! OAuth 2.0 errors as the RFCs define them: the code, the description, the HTTP status (400
+//! for request errors, 401 with a `WWW-Authenticate` challenge for failed client or token
+//! authentication, RFC 6749 §5.2, RFC 6750 §3) and the JSON body. `web::oidc` writes them.
 
 use crate::error::AppError;
 
@@ -58,7 +56,7 @@ pub struct OAuthError {
     pub description: String,
     pub challenge: Challenge,
     /// A status other than the code's own (413 for a body over the limit).
-    pub status: Option<StatusCode>,
+    pub status: Option<u16>,
 }
 
 impl OAuthError {
@@ -74,7 +72,7 @@ impl OAuthError {
     /// RFC 9110 §15.5.14: the body is larger than the endpoint reads.
     pub fn too_large(limit: usize) -> Self {
         Self {
-            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            status: Some(413),
             ..Self::invalid_request(format!(
                 "the request body is larger than {} KiB",
                 limit / 1024
@@ -143,52 +141,43 @@ impl From<diesel::result::Error> for OAuthError {
     }
 }
 
-impl ResponseError for OAuthError {
-    fn status_code(&self) -> StatusCode {
+impl OAuthError {
+    /// The HTTP status of the answer.
+    pub fn http_status(&self) -> u16 {
         if let Some(status) = self.status {
             return status;
         }
-        match (self.code, self.challenge) {
-            (OAuthErrorCode::InvalidClient, Challenge::Basic) => StatusCode::UNAUTHORIZED,
-            (OAuthErrorCode::InvalidClient, _) => StatusCode::UNAUTHORIZED,
-            (OAuthErrorCode::InvalidToken, _) => StatusCode::UNAUTHORIZED,
-            (OAuthErrorCode::InsufficientScope, _) => StatusCode::FORBIDDEN,
-            (OAuthErrorCode::ServerError, _) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
+        match self.code {
+            OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => 401,
+            OAuthErrorCode::InsufficientScope => 403,
+            OAuthErrorCode::ServerError => 500,
+            _ => 400,
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        response
-            .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("Pragma", "no-cache"));
+    /// The `WWW-Authenticate` challenge, if the answer carries one: RFC 6750 §3 for bearer
+    /// tokens; for any other 401 HTTP Basic (RFC 6749 §5.2, whichever method the client tried;
+    /// RFC 7235 §3.1: every 401 names a scheme).
+    pub fn challenge(&self) -> Option<String> {
         match self.challenge {
-            Challenge::Bearer => {
-                response.insert_header((
-                    "WWW-Authenticate",
-                    format!(
-                        "Bearer realm=\"hcc-identity\", error=\"{}\", error_description=\"{}\"",
-                        self.code.as_str(),
-                        self.description.replace('"', "'")
-                    ),
-                ));
+            Challenge::Bearer => Some(format!(
+                "Bearer realm=\"hcc-identity\", error=\"{}\", error_description=\"{}\"",
+                self.code.as_str(),
+                self.description.replace('"', "'")
+            )),
+            Challenge::BearerWithoutToken => Some("Bearer realm=\"hcc-identity\"".to_owned()),
+            Challenge::Basic | Challenge::None if self.http_status() == 401 => {
+                Some("Basic realm=\"hcc-identity\"".to_owned())
             }
-            Challenge::BearerWithoutToken => {
-                response.insert_header(("WWW-Authenticate", "Bearer realm=\"hcc-identity\""));
-            }
-            // Every 401 names a scheme (RFC 7235 §3.1); a failed client authentication offers
-            // HTTP Basic (RFC 6749 §5.2), whichever method the client tried.
-            Challenge::Basic | Challenge::None
-                if self.status_code() == StatusCode::UNAUTHORIZED =>
-            {
-                response.insert_header(("WWW-Authenticate", "Basic realm=\"hcc-identity\""));
-            }
-            Challenge::Basic | Challenge::None => {}
+            Challenge::Basic | Challenge::None => None,
         }
-        response.json(serde_json::json!({
+    }
+
+    /// The JSON body: `error` and `error_description`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({
             "error": self.code.as_str(),
             "error_description": self.description,
-        }))
+        })
     }
 }

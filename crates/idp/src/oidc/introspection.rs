@@ -2,41 +2,39 @@
 //! Anything not usable — unknown, expired, revoked, rotated, of a disabled account — is simply
 //! `{"active": false}`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-
+use super::bearer;
+use super::client::Client;
 use super::error::{Challenge, OAuthError};
-use super::{bearer, client_auth};
+use super::form::FormParams;
 use crate::crypto::OpaqueToken;
 use crate::state::IdpState;
 use crate::storage::{authorization, users};
 
+/// The answer about `token` for `client` (RFC 7662 §2.2).
 pub async fn introspect(
-    req: HttpRequest,
-    state: web::Data<IdpState>,
-    body: super::form::ProtocolBody,
-) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
+    state: &IdpState,
+    client: &Client,
+    form: &FormParams,
+) -> Result<serde_json::Value, OAuthError> {
     if client.is_public() {
         return Err(OAuthError::invalid_client(Challenge::None));
     }
     let token = form.require("token")?;
     let hint = form.get("token_type_hint");
     let mut answer = serde_json::json!({ "active": false });
-    let as_refresh = || async { refresh_token(&state, &client.client_id, token).await };
+    let as_refresh = || async { refresh_token(state, &client.client_id, token).await };
     if hint == Some("refresh_token") {
         if let Some(found) = as_refresh().await? {
             answer = found;
-        } else if let Some(found) = access_token(&state, &client.client_id, token).await? {
+        } else if let Some(found) = access_token(state, &client.client_id, token).await? {
             answer = found;
         }
-    } else if let Some(found) = access_token(&state, &client.client_id, token).await? {
+    } else if let Some(found) = access_token(state, &client.client_id, token).await? {
         answer = found;
     } else if let Some(found) = as_refresh().await? {
         answer = found;
     }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(answer))
+    Ok(answer)
 }
 
 async fn access_token(

@@ -1,9 +1,7 @@
-//! RFC 7591 dynamic client registration (`POST /register`), protected by the configured initial
-//! access token, and the one set of client-metadata rules the `idp admin client` commands share.
+//! RFC 7591 dynamic client registration (`POST /register`, the handler is `web::oidc`),
+//! protected by the configured initial access token, and the one set of client-metadata rules
+//! the `idp admin client` commands share.
 
-use actix_web::http::header;
-use actix_web::web::Data;
-use actix_web::{HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -438,9 +436,10 @@ struct RegistrationResponse<'a> {
     display: &'a ClientDisplay,
 }
 
-/// RFC 6750 §2.1 bearer token, compared in constant time (of equal-length digests, so the
-/// comparison reveals nothing about the configured token's length either).
-fn authorize(req: &HttpRequest, oidc: &OidcSettings) -> Result<(), OAuthError> {
+/// RFC 6750 §2.1: the initial access token as a bearer token, compared in constant time (of
+/// equal-length digests, so the comparison reveals nothing about the configured token's length
+/// either). `presented` is the bearer token of the request, if it carried one.
+fn authorize(presented: Option<&str>, oidc: &OidcSettings) -> Result<(), OAuthError> {
     let refused = || OAuthError::invalid_token("a valid initial access token is required");
     let expected = oidc
         .initial_access_token
@@ -448,14 +447,7 @@ fn authorize(req: &HttpRequest, oidc: &OidcSettings) -> Result<(), OAuthError> {
         .map(|t| t.expose_secret())
         .filter(|t| !t.is_empty())
         .ok_or_else(refused)?;
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(refused)?;
+    let presented = presented.ok_or_else(refused)?;
     if constant_time_eq(
         hash_hex(presented.as_bytes()).as_bytes(),
         hash_hex(expected.as_bytes()).as_bytes(),
@@ -466,36 +458,37 @@ fn authorize(req: &HttpRequest, oidc: &OidcSettings) -> Result<(), OAuthError> {
     }
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+/// A registration request as it arrived.
+#[derive(Debug)]
+pub struct RegistrationRequest<'a> {
+    /// The bearer token of the request (`Authorization: Bearer …`).
+    pub initial_access_token: Option<&'a str>,
+    /// Whether the body was sent as `application/json`.
+    pub json: bool,
+    pub body: &'a [u8],
+    pub ip_address: Option<String>,
 }
 
-/// `POST /register` (RFC 7591 §3).
-#[tracing::instrument(skip_all)]
+/// RFC 7591 §3: checks the initial access token and the metadata, stores the client, and
+/// gives the response body (§3.2.1).
 pub async fn register(
-    req: HttpRequest,
-    state: Data<IdpState>,
-    body: super::form::ProtocolBody,
-) -> Result<HttpResponse, OAuthError> {
-    let ip_address = crate::web::client_info(&req).ip_address;
-    if let Err(e) = authorize(&req, &state.settings.oidc) {
+    state: &IdpState,
+    request: RegistrationRequest<'_>,
+) -> Result<serde_json::Value, OAuthError> {
+    if let Err(e) = authorize(request.initial_access_token, &state.settings.oidc) {
         tracing::warn!(
-            ip = ip_address.as_deref(),
+            ip = request.ip_address.as_deref(),
             "client registration without a valid initial access token"
         );
         return Err(e);
     }
-    if !is_json(&req) {
+    if !request.json {
         return Err(OAuthError::new(
             OAuthErrorCode::InvalidClientMetadata,
             "the client metadata must be sent as application/json",
         ));
     }
-    let metadata: ClientMetadata = serde_json::from_slice(&body).map_err(|e| {
+    let metadata: ClientMetadata = serde_json::from_slice(request.body).map_err(|e| {
         OAuthError::new(
             OAuthErrorCode::InvalidClientMetadata,
             format!("the client metadata is not valid: {e}"),
@@ -505,9 +498,14 @@ pub async fn register(
         &metadata,
         RegistrationRules::from_settings(&state.settings.oidc),
     )?;
-    let Registered { client, secret } =
-        create_client(&state, new, Via::DynamicRegistration, ip_address).await?;
+    let registered =
+        create_client(state, new, Via::DynamicRegistration, request.ip_address).await?;
+    Ok(registration_response(&registered))
+}
 
+/// The registration response (RFC 7591 §3.2.1): the credentials and the metadata as stored.
+fn registration_response(registered: &Registered) -> serde_json::Value {
+    let Registered { client, secret } = registered;
     let response_types: &[&str] = if client.allows_grant(GRANT_AUTHORIZATION_CODE) {
         &["code"]
     } else {
@@ -531,10 +529,7 @@ pub async fn register(
         application_type: client.application_type.as_str(),
         display: &client.display,
     };
-    Ok(HttpResponse::Created()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(body))
+    serde_json::to_value(body).unwrap_or_else(|_| serde_json::json!({}))
 }
 
 #[cfg(test)]

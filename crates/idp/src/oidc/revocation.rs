@@ -2,21 +2,20 @@
 //! whole family with it; an access token goes on the revoked list until it would have expired.
 //! The answer is 200 whether or not the token was known (§2.2).
 
-use actix_web::{HttpRequest, HttpResponse, web};
-
+use super::bearer;
+use super::client::Client;
 use super::error::OAuthError;
-use super::{bearer, client_auth};
+use super::form::FormParams;
 use crate::crypto::OpaqueToken;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::authorization;
 
 pub async fn revoke(
-    req: HttpRequest,
-    state: web::Data<IdpState>,
-    body: super::form::ProtocolBody,
-) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
+    state: &IdpState,
+    client: &Client,
+    form: &FormParams,
+) -> Result<(), OAuthError> {
     let token = form.require("token")?.to_owned();
     let now = state.now();
 
@@ -43,7 +42,7 @@ pub async fn revoke(
         })
         .await?;
     if !revoked_refresh
-        && let Some(claims) = bearer::check(&state, &token).await?
+        && let Some(claims) = bearer::check(state, &token).await?
         && claims.client_id == client.client_id
     {
         state
@@ -59,7 +58,5 @@ pub async fn revoke(
             })
             .await?;
     }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .finish())
+    Ok(())
 }

@@ -1,8 +1,6 @@
 //! The UserInfo endpoint (OIDC Core §5.3): GET or POST with a bearer access token (in the
 //! header, or for POST in the form body, RFC 6750 §2.2), answering the claims its scope releases.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-
 use super::bearer;
 use super::claims::load_user_claims;
 use super::error::{OAuthError, OAuthErrorCode};
@@ -11,25 +9,25 @@ use crate::domain::Scope;
 use crate::domain::scope::OPENID;
 use crate::state::IdpState;
 
-pub async fn get(req: HttpRequest, state: web::Data<IdpState>) -> Result<HttpResponse, OAuthError> {
-    respond(&state, bearer::from_header(&req)).await
-}
-
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<IdpState>,
-    body: super::form::ProtocolBody,
-) -> Result<HttpResponse, OAuthError> {
-    let header = bearer::from_header(&req);
-    let form = FormParams::parse(&body).unwrap_or_default();
-    let in_body = form.get("access_token").map(str::to_owned);
+/// The access token of a userinfo request: from the `Authorization` header or, for POST, the
+/// form body (RFC 6750 §2.2), but not both.
+pub fn presented_token(
+    authorization: Option<&str>,
+    form: Option<&FormParams>,
+) -> Result<Option<String>, OAuthError> {
+    let header = bearer::from_authorization(authorization);
+    let in_body = form.and_then(|f| f.get("access_token")).map(str::to_owned);
     if header.is_some() && in_body.is_some() {
         return Err(OAuthError::invalid_request("send the access token once"));
     }
-    respond(&state, header.or(in_body)).await
+    Ok(header.or(in_body))
 }
 
-async fn respond(state: &IdpState, token: Option<String>) -> Result<HttpResponse, OAuthError> {
+/// The claims the token's scope releases, with `sub`.
+pub async fn claims(
+    state: &IdpState,
+    token: Option<String>,
+) -> Result<serde_json::Value, OAuthError> {
     let token = token.ok_or_else(OAuthError::missing_token)?;
     let claims = bearer::check(state, &token).await?.ok_or_else(|| {
         OAuthError::invalid_token("the access token is invalid, expired or revoked")
@@ -53,7 +51,5 @@ async fn respond(state: &IdpState, token: Option<String>) -> Result<HttpResponse
     if let Some(map) = body.as_object_mut() {
         map.insert("sub".to_owned(), serde_json::Value::String(claims.sub));
     }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(body))
+    Ok(body)
 }

@@ -11,23 +11,25 @@ use crate::oidc::authorize::{
     self, AuthorizationRequest, AuthorizeError, AuthorizeParams, ErrorRedirect, PageReason,
 };
 use crate::oidc::{code, consent};
-use crate::sessions::Stage;
+use crate::sessions::{ClientInfo, Stage};
 use crate::state::IdpState;
 
 pub async fn get(
     req: HttpRequest,
     state: web::Data<IdpState>,
     params: web::Query<AuthorizeParams>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    authorize(req, state, params.into_inner()).await
+    authorize(req, state, params.into_inner(), client).await
 }
 
 pub async fn post(
     req: HttpRequest,
     state: web::Data<IdpState>,
     params: web::Form<AuthorizeParams>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    authorize(req, state, params.into_inner()).await
+    authorize(req, state, params.into_inner(), client).await
 }
 
 fn found(location: &str) -> HttpResponse {
@@ -40,6 +42,7 @@ async fn authorize(
     req: HttpRequest,
     state: web::Data<IdpState>,
     params: AuthorizeParams,
+    from: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let hint = params
         .ui_locales
@@ -100,7 +103,7 @@ async fn authorize(
                 ));
             }
             if ask {
-                return park(&req, &state, &page, &request, "/consent".to_owned()).await;
+                return park(&from, &state, &page, &request, "/consent".to_owned()).await;
             }
             let location = code::issue(&state, &request, &session, None)
                 .await
@@ -117,7 +120,7 @@ async fn authorize(
             if let Some(lang) = request.language() {
                 location.push_str(&format!("?lang={lang}"));
             }
-            park(&req, &state, &page, &request, location).await
+            park(&from, &state, &page, &request, location).await
         }
     }
 }
@@ -125,14 +128,13 @@ async fn authorize(
 /// Parks the request (within the client address's hourly limit) and sends the browser to
 /// `location` with the request's cookie.
 async fn park(
-    req: &HttpRequest,
+    from: &ClientInfo,
     state: &IdpState,
     page: &Page,
     request: &AuthorizationRequest,
     location: String,
 ) -> Result<HttpResponse, PageError> {
-    let ip = super::client_info(req).ip_address;
-    match code::park(state, request, ip)
+    match code::park(state, request, from.ip_address.clone())
         .await
         .map_err(|e| page.error(e))?
     {

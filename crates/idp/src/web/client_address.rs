@@ -6,48 +6,35 @@
 
 use std::net::IpAddr;
 
-use actix_web::HttpRequest;
+use std::future::{Ready, ready};
 
-/// An address or a CIDR block from the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Network {
-    base: IpAddr,
-    prefix: u8,
-}
+use actix_web::{FromRequest, HttpRequest};
 
-impl Network {
-    pub fn parse(s: &str) -> Option<Self> {
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
-            None => {
-                let a = s.trim().parse::<IpAddr>().ok()?;
-                (a, if a.is_ipv4() { 32 } else { 128 })
-            }
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then_some(Self { base: addr, prefix })
+use crate::config::Network;
+use crate::sessions::ClientInfo;
+use crate::state::IdpState;
+
+/// A handler's `client: ClientInfo`: the client's address (a forwarded header only from trusted
+/// proxies) and the user agent.
+impl FromRequest for ClientInfo {
+    type Error = std::convert::Infallible;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let trusted = req
+            .app_data::<actix_web::web::Data<IdpState>>()
+            .map_or(&[][..], |state| {
+                state.settings.server.trusted_proxies.as_slice()
+            });
+        ready(Ok(ClientInfo {
+            ip_address: client_ip(req, trusted).map(|ip| ip.to_string()),
+            user_agent: req
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }))
     }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.base, ip) {
-            (IpAddr::V4(b), IpAddr::V4(i)) => {
-                masked(u128::from(u32::from(b)), 32, self.prefix)
-                    == masked(u128::from(u32::from(i)), 32, self.prefix)
-            }
-            (IpAddr::V6(b), IpAddr::V6(i)) => {
-                masked(u128::from(b), 128, self.prefix) == masked(u128::from(i), 128, self.prefix)
-            }
-            _ => false,
-        }
-    }
-}
-
-fn masked(value: u128, bits: u8, prefix: u8) -> u128 {
-    if prefix == 0 {
-        return 0;
-    }
-    let shift = u32::from(bits - prefix);
-    (value >> shift) << shift
 }
 
 /// The client's address, believing `X-Forwarded-For` only from `trusted` proxies.

@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::oidc::authorize::{AuthorizationRequest, ErrorRedirect};
 use crate::oidc::client::Client;
 use crate::oidc::{code, consent};
+use crate::sessions::ClientInfo;
 use crate::sessions::Stage;
 use crate::state::IdpState;
 use crate::storage::models::Session;
@@ -141,13 +142,14 @@ pub async fn submit(
     req: HttpRequest,
     state: web::Data<IdpState>,
     form: web::Form<ConsentForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let page = Page::new(&req, &state, None);
     page.check_csrf(&req, &form.csrf_token)?;
     let Some(pending) = pending(&req, &state).await.map_err(|e| page.error(e))? else {
         return nothing_waiting(&page);
     };
-    let ip = super::client_info(&req).ip_address;
+    let ip = client.ip_address.clone();
     let user_id = pending.session.user_id.clone();
     match form.decision.as_str() {
         "allow" => {

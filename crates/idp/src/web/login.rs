@@ -11,6 +11,7 @@ use super::page::{Page, PageError, ShownError};
 use crate::domain::Language;
 use crate::journeys::login::{self, LoginError};
 use crate::oidc::code;
+use crate::sessions::ClientInfo;
 use crate::sessions::Stage;
 use crate::state::IdpState;
 
@@ -76,6 +77,7 @@ pub async fn submit(
     req: HttpRequest,
     state: web::Data<IdpState>,
     form: web::Form<LoginForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let page = Page::new(&req, &state, None).with_language(Language::from_tag(&form.lang));
@@ -86,7 +88,7 @@ pub async fn submit(
         &form.email,
         SecretString::from(form.password),
         previous,
-        super::client_info(&req),
+        client,
         flow::device_cookie_value(&req, &state),
     )
     .await
@@ -155,11 +157,12 @@ pub async fn submit_otp(
     req: HttpRequest,
     state: web::Data<IdpState>,
     form: web::Form<OtpForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let page = Page::new(&req, &state, None);
     page.check_csrf(&req, &form.csrf_token)?;
     let session = flow::session_in(&req, &state, &page, Stage::Otp).await?;
-    match login::otp_step(&state, &session, &form.otp_code, super::client_info(&req)).await {
+    match login::otp_step(&state, &session, &form.otp_code, client).await {
         Ok(authenticated) => {
             let mut response = flow::finish(
                 &req,

@@ -10,17 +10,15 @@ pub mod flow;
 pub mod health;
 pub mod login;
 pub mod logout;
+pub mod oidc;
 pub mod otp_setup;
 pub mod page;
 pub mod password;
 pub mod registration;
 pub mod request_span;
 
-use actix_web::HttpRequest;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web::{self, ServiceConfig};
-
-use crate::sessions::ClientInfo;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(web::resource("/health/live").route(web::get().to(health::live)))
@@ -54,29 +52,29 @@ pub fn routes(cfg: &mut ServiceConfig) {
         )
         .service(
             web::resource("/.well-known/openid-configuration")
-                .route(web::get().to(crate::oidc::discovery::openid_configuration)),
+                .route(web::get().to(oidc::discovery::openid_configuration)),
         )
-        .service(web::resource("/jwks").route(web::get().to(crate::oidc::discovery::jwks)))
+        .service(web::resource("/jwks").route(web::get().to(oidc::discovery::jwks)))
         .service(
             web::resource("/token")
-                .app_data(protocol_body())
-                .route(web::post().to(crate::oidc::token::token)),
+                .app_data(oidc::body_limit())
+                .route(web::post().to(oidc::token)),
         )
         .service(
             web::resource("/userinfo")
-                .app_data(protocol_body())
-                .route(web::get().to(crate::oidc::userinfo::get))
-                .route(web::post().to(crate::oidc::userinfo::post)),
+                .app_data(oidc::body_limit())
+                .route(web::get().to(oidc::userinfo_get))
+                .route(web::post().to(oidc::userinfo_post)),
         )
         .service(
             web::resource("/revoke")
-                .app_data(protocol_body())
-                .route(web::post().to(crate::oidc::revocation::revoke)),
+                .app_data(oidc::body_limit())
+                .route(web::post().to(oidc::revoke)),
         )
         .service(
             web::resource("/introspect")
-                .app_data(protocol_body())
-                .route(web::post().to(crate::oidc::introspection::introspect)),
+                .app_data(oidc::body_limit())
+                .route(web::post().to(oidc::introspect)),
         )
         .service(
             web::resource("/logout")
@@ -96,19 +94,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         )
         .service(
             web::resource("/register")
-                .app_data(protocol_body())
-                .route(web::post().to(crate::oidc::registration::register)),
+                .app_data(oidc::body_limit())
+                .route(web::post().to(oidc::register)),
         )
         .service(
             web::resource("/login/otp")
                 .route(web::get().to(login::show_otp))
                 .route(web::post().to(login::submit_otp)),
         );
-}
-
-/// The body limit of the protocol endpoints (see `oidc::form::ProtocolBody`).
-fn protocol_body() -> web::PayloadConfig {
-    web::PayloadConfig::new(crate::oidc::form::PROTOCOL_BODY_LIMIT)
 }
 
 /// The IdP has no home page of its own: people start at the portal.
@@ -151,23 +144,5 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         ))
     } else {
         headers
-    }
-}
-
-fn trusted_proxies(req: &HttpRequest) -> &[client_address::Network] {
-    req.app_data::<web::Data<crate::state::IdpState>>()
-        .map_or(&[], |state| state.trusted_proxies.as_slice())
-}
-
-/// The client's address (see `client_address`: a forwarded header only from trusted proxies)
-/// and the user agent.
-pub fn client_info(req: &HttpRequest) -> ClientInfo {
-    ClientInfo {
-        ip_address: client_address::client_ip(req, trusted_proxies(req)).map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
     }
 }

@@ -9,6 +9,7 @@ use super::flow;
 use super::page::{Page, PageError};
 use crate::error::AppError;
 use crate::journeys::otp_setup::{self, Completion, OtpSetupError};
+use crate::sessions::ClientInfo;
 use crate::sessions::Stage;
 use crate::state::IdpState;
 use crate::storage::models::Session;
@@ -44,6 +45,7 @@ pub async fn submit(
     req: HttpRequest,
     state: web::Data<IdpState>,
     form: web::Form<OtpSetupFormData>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let page = Page::new(&req, &state, None);
@@ -55,7 +57,7 @@ pub async fn submit(
         device_name: form.device_name.clone(),
         logout_others,
     };
-    match otp_setup::complete(&state, &session, completion, super::client_info(&req)).await {
+    match otp_setup::complete(&state, &session, completion, client).await {
         Ok(completed) => {
             let mut response = flow::finish(
                 &req,

@@ -10,6 +10,7 @@ use super::flow;
 use super::page::{Page, PageError, ShownError};
 use crate::domain::{Email, Language};
 use crate::journeys::password_reset::{self, ResetError};
+use crate::sessions::ClientInfo;
 use crate::state::IdpState;
 
 #[derive(Deserialize)]
@@ -61,6 +62,7 @@ pub async fn submit_forgot(
     req: HttpRequest,
     state: web::Data<IdpState>,
     form: web::Form<ForgotForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let page = Page::new(&req, &state, None).with_language(Language::from_tag(&form.lang));
     page.check_csrf(&req, &form.csrf_token)?;
@@ -73,7 +75,7 @@ pub async fn submit_forgot(
             errors,
         );
     };
-    password_reset::request_in_background(&state, email, page.lang, super::client_info(&req));
+    password_reset::request_in_background(&state, email, page.lang, client);
     page.message(
         StatusCode::OK,
         "forgot_sent_title",
@@ -126,6 +128,7 @@ pub async fn submit_reset(
     state: web::Data<IdpState>,
     token: web::Path<String>,
     form: web::Form<ResetForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let page = Page::new(&req, &state, None).with_language(Language::from_tag(&form.lang));
@@ -142,7 +145,7 @@ pub async fn submit_reset(
         SecretString::from(form.password_confirm),
         logout_others,
         keep,
-        super::client_info(&req),
+        client,
     )
     .await;
     match result {

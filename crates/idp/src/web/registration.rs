@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::page::{Page, PageError};
 use crate::domain::Language;
 use crate::journeys::registration::{self, OpenInvitation, RegistrationError, RegistrationForm};
+use crate::sessions::ClientInfo;
 use crate::state::IdpState;
 
 #[derive(Deserialize)]
@@ -47,6 +48,7 @@ pub async fn submit(
     state: web::Data<IdpState>,
     token: web::Path<String>,
     form: web::Form<RegistrationFormData>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let page = Page::new(&req, &state, None).with_language(Language::from_tag(&form.lang));
@@ -58,7 +60,7 @@ pub async fn submit(
         last_name: form.last_name.clone(),
         language: page.lang,
     };
-    match registration::register(&state, &token, input, super::client_info(&req)).await {
+    match registration::register(&state, &token, input, client).await {
         Ok(registered) => {
             let cookie = super::flow::session_cookie(&state, registered.session_token.expose());
             Ok(page.redirect("/otp/setup").cookie(cookie).finish())

@@ -1,44 +1,39 @@
-//! The token endpoint (RFC 6749 §3.2): client authentication, then one module per grant type.
-//! Responses carry `Cache-Control: no-store` (§5.1).
+//! The token endpoint (RFC 6749 §3.2): one module per grant type, after client authentication
+//! (`client_auth`). `web::oidc` answers with `Cache-Control: no-store` (§5.1).
 
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
 
-use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::claims::{AccessTokenClaims, IdTokenClaims, UserClaims, amr_list, at_hash, sid};
 use super::client::Client;
-use super::client_auth;
 use super::error::{OAuthError, OAuthErrorCode};
+use super::form::FormParams;
 use crate::domain::Scope;
 use crate::domain::scope::OPENID;
 use crate::error::AppError;
 use crate::state::IdpState;
 
-pub async fn token(
-    req: HttpRequest,
-    state: web::Data<IdpState>,
-    body: super::form::ProtocolBody,
-) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = client_auth::authenticated_form(&req, &state, &body).await?;
-    let grant_type = form.require("grant_type")?;
-    let response = match grant_type {
-        "authorization_code" => authorization_code::exchange(&state, &client, &form).await?,
-        "refresh_token" => refresh_token::exchange(&state, &client, &form).await?,
-        "client_credentials" => client_credentials::exchange(&state, &client, &form).await?,
-        other => {
-            return Err(OAuthError::new(
-                OAuthErrorCode::UnsupportedGrantType,
-                format!("grant type {other} is not supported"),
-            ));
-        }
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Pragma", "no-cache"))
-        .json(response))
+/// Answers a token request of an authenticated client by its grant type.
+pub async fn grant(
+    state: &IdpState,
+    client: &Client,
+    form: &FormParams,
+) -> Result<TokenResponse, OAuthError> {
+    match form.require("grant_type")? {
+        "authorization_code" => authorization_code::exchange(state, client, form).await,
+        "refresh_token" => refresh_token::exchange(state, client, form).await,
+        "client_credentials" => client_credentials::exchange(state, client, form).await,
+        other => Err(OAuthError::new(
+            OAuthErrorCode::UnsupportedGrantType,
+            format!(
+                "grant type {} is not supported",
+                crate::telemetry::Untrusted(other)
+            ),
+        )),
+    }
 }
 
 #[derive(Debug, Serialize)]
