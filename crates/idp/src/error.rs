@@ -1,20 +1,20 @@
-//! The crate's error type. Pages turn it into a page in the user's language (web::page); the
-//! protocol endpoints into the RFC's JSON errors.
+//! The crate's errors, one type per layer: the domain's parse errors (`domain`), what a journey
+//! refuses (`journeys::JourneyError`), what a protocol endpoint refuses
+//! (`oidc::error::OAuthError`). Each carries a [`Fault`] when the system, not the request,
+//! failed. Exactly two places turn them into answers, chosen by the route: `web::page` (a page in
+//! the person's language) and `web::oidc` (the RFC's JSON). A fault is logged once, with the
+//! request id, by `web::request_span`.
 
-use crate::crypto::HashError;
+use crate::crypto::{HashError, UnsealError};
+use crate::keys::KeyError;
 use crate::storage::DbError;
 use crate::templates::RenderError;
 
+/// Something the system could not do: the database, a template, hashing, signing, opening
+/// sealed data. Never the person's or the client's doing; answered with 500 (503 for the
+/// database) and logged.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error("not found")]
-    NotFound,
-    #[error("the CSRF token is missing or wrong")]
-    Csrf,
-    #[error("no valid session")]
-    SessionExpired,
-    #[error("bad request: {0}")]
-    BadRequest(String),
+pub enum Fault {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -22,11 +22,15 @@ pub enum AppError {
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Unsealed(#[from] UnsealError),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
-impl From<diesel::result::Error> for AppError {
+impl From<diesel::result::Error> for Fault {
     fn from(e: diesel::result::Error) -> Self {
-        AppError::Db(DbError::Query(e))
+        Fault::Db(DbError::Query(e))
     }
 }

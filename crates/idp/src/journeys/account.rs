@@ -4,8 +4,8 @@
 //! call the same functions.
 
 use crate::domain::{Email, Language, PersonName, Role, UserStatus};
-use crate::error::AppError;
-use crate::journeys::invitation::{self, InviteCommand, InviteError, Invited, Inviter};
+use crate::journeys::JourneyError;
+use crate::journeys::invitation::{self, InviteCommand, Invited, Inviter};
 use crate::journeys::logout;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
@@ -60,47 +60,21 @@ impl Actor {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    #[error("no account with that e-mail address")]
-    UnknownUser,
-    #[error("not allowed to manage this account")]
-    NotAllowed,
-    #[error("the person has already registered; a new invitation is not needed")]
-    AlreadyRegistered,
-    #[error(transparent)]
-    Invite(#[from] InviteError),
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
-impl From<DbError> for AccountError {
-    fn from(e: DbError) -> Self {
-        AccountError::App(e.into())
-    }
-}
-
-impl From<diesel::result::Error> for AccountError {
-    fn from(e: diesel::result::Error) -> Self {
-        AccountError::App(e.into())
-    }
-}
-
 async fn managed_user(
     state: &IdpState,
     actor: &Actor,
     email: &Email,
-) -> Result<User, AccountError> {
+) -> Result<User, JourneyError> {
     let lookup = email.clone();
     let user = state
         .db
         .run(move |conn| users::find_by_email(conn, &lookup))
         .await?
-        .ok_or(AccountError::UnknownUser)?;
+        .ok_or(JourneyError::UnknownUser)?;
     if actor.may_manage(&user) {
         Ok(user)
     } else {
-        Err(AccountError::NotAllowed)
+        Err(JourneyError::NotAllowed)
     }
 }
 
@@ -116,10 +90,10 @@ pub async fn resend_invitation(
     state: &IdpState,
     actor: &Actor,
     email: &Email,
-) -> Result<Invited, AccountError> {
+) -> Result<Invited, JourneyError> {
     let user = managed_user(state, actor, email).await?;
     if user.status != UserStatus::Invited {
-        return Err(AccountError::AlreadyRegistered);
+        return Err(JourneyError::AlreadyRegistered(email.clone()));
     }
     let command = InviteCommand {
         inviter: actor.inviter(),
@@ -169,7 +143,7 @@ pub async fn reset_authenticator(
     state: &IdpState,
     actor: &Actor,
     email: &Email,
-) -> Result<(), AccountError> {
+) -> Result<(), JourneyError> {
     let user = managed_user(state, actor, email).await?;
     let now = state.now();
     let ending = logout::Ending::at(state, "otp_reset", now);
@@ -193,7 +167,7 @@ pub async fn end_sessions(
     state: &IdpState,
     actor: &Actor,
     email: &Email,
-) -> Result<usize, AccountError> {
+) -> Result<usize, JourneyError> {
     let user = managed_user(state, actor, email).await?;
     let now = state.now();
     let ending = logout::Ending::at(state, "admin_logout", now);
@@ -211,7 +185,7 @@ pub async fn list_sessions(
     state: &IdpState,
     actor: &Actor,
     email: &Email,
-) -> Result<Vec<Session>, AccountError> {
+) -> Result<Vec<Session>, JourneyError> {
     let user = managed_user(state, actor, email).await?;
     Ok(state
         .db
@@ -221,7 +195,7 @@ pub async fn list_sessions(
 
 /// Disabled people cannot log in; their sessions end and their tokens stop working (refresh
 /// tokens are revoked; access tokens introspect as inactive because the account is checked).
-pub async fn disable(state: &IdpState, actor: &Actor, email: &Email) -> Result<(), AccountError> {
+pub async fn disable(state: &IdpState, actor: &Actor, email: &Email) -> Result<(), JourneyError> {
     let user = managed_user(state, actor, email).await?;
     let now = state.now();
     let ending = logout::Ending::at(state, "user_disabled", now);
@@ -243,7 +217,7 @@ pub async fn disable(state: &IdpState, actor: &Actor, email: &Email) -> Result<(
 }
 
 /// Re-enables a disabled account: active again if the person had registered, else invited.
-pub async fn enable(state: &IdpState, actor: &Actor, email: &Email) -> Result<(), AccountError> {
+pub async fn enable(state: &IdpState, actor: &Actor, email: &Email) -> Result<(), JourneyError> {
     let user = managed_user(state, actor, email).await?;
     let now = state.now();
     let rec = record(actor, "user_enabled", &user);
@@ -269,7 +243,7 @@ pub async fn list_consents(
     state: &IdpState,
     actor: &Actor,
     email: &Email,
-) -> Result<Vec<crate::storage::models::Consent>, AccountError> {
+) -> Result<Vec<crate::storage::models::Consent>, JourneyError> {
     let user = managed_user(state, actor, email).await?;
     Ok(state
         .db
@@ -284,9 +258,9 @@ pub async fn revoke_consent(
     actor: &Actor,
     email: &Email,
     client_id: &str,
-) -> Result<bool, AccountError> {
+) -> Result<bool, JourneyError> {
     let user = managed_user(state, actor, email).await?;
     crate::oidc::consent::revoke(state, &user.id, client_id)
         .await
-        .map_err(AccountError::from)
+        .map_err(JourneyError::from)
 }

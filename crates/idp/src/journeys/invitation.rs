@@ -4,11 +4,11 @@
 use crate::crypto::OpaqueToken;
 use crate::domain::{Email, Language, PersonName, Role, UserStatus};
 use crate::email::render::InvitationMail;
-use crate::error::AppError;
+use crate::journeys::JourneyError;
 use crate::state::IdpState;
 use crate::storage::audit::AuditRecord;
 use crate::storage::models::{Invitation, User, new_id};
-use crate::storage::{DbError, audit, invitations, organisations, users};
+use crate::storage::{audit, invitations, organisations, users};
 
 /// Who is inviting: decides which organisations and roles are allowed.
 #[derive(Debug, Clone)]
@@ -56,41 +56,11 @@ impl std::fmt::Debug for Invited {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum InviteError {
-    #[error("unknown organisation")]
-    UnknownOrganisation,
-    #[error("a superuser may only invite into their own organisation, as member or superuser")]
-    NotAllowed,
-    #[error("{0} already has an account in another organisation")]
-    OtherOrganisation(Email),
-    #[error("{0} has already registered; reset their password or authenticator instead")]
-    AlreadyRegistered(Email),
-    #[error("HCC staff have no organisation; other roles need one")]
-    OrganisationMismatch,
-    #[error("too many invitation mails for this address in the last hour")]
-    RateLimited,
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
-impl From<DbError> for InviteError {
-    fn from(e: DbError) -> Self {
-        InviteError::App(e.into())
-    }
-}
-
-impl From<diesel::result::Error> for InviteError {
-    fn from(e: diesel::result::Error) -> Self {
-        InviteError::App(e.into())
-    }
-}
-
-fn authorise(command: &InviteCommand) -> Result<(), InviteError> {
+fn authorise(command: &InviteCommand) -> Result<(), JourneyError> {
     match (&command.role, &command.organisation_id) {
         (Role::HccStaff, None) => {}
         (Role::HccStaff, Some(_)) | (Role::Superuser | Role::Member, None) => {
-            return Err(InviteError::OrganisationMismatch);
+            return Err(JourneyError::OrganisationMismatch);
         }
         _ => {}
     }
@@ -103,7 +73,7 @@ fn authorise(command: &InviteCommand) -> Result<(), InviteError> {
             if own && command.role != Role::HccStaff {
                 Ok(())
             } else {
-                Err(InviteError::NotAllowed)
+                Err(JourneyError::NotAllowed)
             }
         }
     }
@@ -111,7 +81,7 @@ fn authorise(command: &InviteCommand) -> Result<(), InviteError> {
 
 /// Creates (or renews) the invitation and queues its mail. A newer invitation for the same
 /// address kills the older link.
-pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited, InviteError> {
+pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited, JourneyError> {
     authorise(&command)?;
     let now = state.now();
     let token = OpaqueToken::generate();
@@ -134,7 +104,7 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
             })
             .await?;
         if !allowed {
-            return Err(InviteError::RateLimited);
+            return Err(JourneyError::MailLimit);
         }
     }
     let invited = state
@@ -143,7 +113,7 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
             crate::storage::write_transaction(conn, |conn| {
                 let organisation = match &command.organisation_id {
                     Some(id) => Some(
-                        organisations::find(conn, id)?.ok_or(InviteError::UnknownOrganisation)?,
+                        organisations::find(conn, id)?.ok_or(JourneyError::UnknownOrganisation)?,
                     ),
                     None => None,
                 };
@@ -152,10 +122,10 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
                 let user = match users::find_by_email(conn, &command.email)? {
                     Some(existing) => {
                         if existing.organisation_id != command.organisation_id {
-                            return Err(InviteError::OtherOrganisation(command.email.clone()));
+                            return Err(JourneyError::OtherOrganisation(command.email.clone()));
                         }
                         if existing.status != UserStatus::Invited {
-                            return Err(InviteError::AlreadyRegistered(command.email.clone()));
+                            return Err(JourneyError::AlreadyRegistered(command.email.clone()));
                         }
                         users::update_invited_names(conn, &existing.id, first, last, now)?;
                         users::find(conn, &existing.id)?.unwrap_or(existing)
@@ -196,17 +166,15 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
                 let organisation_name = organisation
                     .as_ref()
                     .map_or_else(|| "HumanCapitalCare".to_owned(), |o| o.name.clone());
-                let rendered = mail
-                    .invitation(
-                        command.language,
-                        &InvitationMail {
-                            last_name: user.last_name.as_deref(),
-                            organisation: &organisation_name,
-                            link: &link_for_mail,
-                            valid_days: (ttl_hours + 23) / 24,
-                        },
-                    )
-                    .map_err(AppError::from)?;
+                let rendered = mail.invitation(
+                    command.language,
+                    &InvitationMail {
+                        last_name: user.last_name.as_deref(),
+                        organisation: &organisation_name,
+                        link: &link_for_mail,
+                        valid_days: (ttl_hours + 23) / 24,
+                    },
+                )?;
                 let mail_id = crate::email::enqueue(
                     conn,
                     &keyring,
@@ -268,7 +236,7 @@ mod tests {
         assert!(authorise(&command(su.clone(), Some("ek88"), Role::Superuser)).is_ok());
         assert!(matches!(
             authorise(&command(su.clone(), Some("other"), Role::Member)),
-            Err(InviteError::NotAllowed)
+            Err(JourneyError::NotAllowed)
         ));
         assert!(authorise(&command(su, None, Role::HccStaff)).is_err());
         let staff = Inviter::HccStaff { user_id: None };
@@ -276,7 +244,7 @@ mod tests {
         assert!(authorise(&command(staff.clone(), None, Role::HccStaff)).is_ok());
         assert!(matches!(
             authorise(&command(staff, None, Role::Member)),
-            Err(InviteError::OrganisationMismatch)
+            Err(JourneyError::OrganisationMismatch)
         ));
     }
 }

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use crate::crypto::OpaqueToken;
 use crate::domain::Email;
 use crate::domain::totp::TotpSecret;
-use crate::error::AppError;
+use crate::journeys::JourneyError;
 use crate::sessions::device::DeviceCookie;
 use crate::sessions::{self, ClientInfo, Stage};
 use crate::state::IdpState;
@@ -16,34 +16,6 @@ use crate::storage::audit::AuditRecord;
 use crate::storage::models::Session;
 use crate::storage::{DbError, audit, otp, passwords, sessions as session_rows, users};
 use crate::throttle;
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    /// Wrong password, unknown or disabled account: one answer for all.
-    #[error("the e-mail address or password is wrong")]
-    InvalidCredentials,
-    #[error("the one-time code is wrong")]
-    WrongCode,
-    #[error("the login session is not at this step")]
-    WrongStage,
-    /// Too many failures: try again after this many seconds.
-    #[error("too many failed attempts")]
-    Throttled(i64),
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
-impl From<DbError> for LoginError {
-    fn from(e: DbError) -> Self {
-        LoginError::App(e.into())
-    }
-}
-
-impl From<diesel::result::Error> for LoginError {
-    fn from(e: diesel::result::Error) -> Self {
-        LoginError::App(e.into())
-    }
-}
 
 /// After the password: the session cookie and the step that comes next.
 #[derive(Debug)]
@@ -62,7 +34,7 @@ pub async fn password_step(
     replaces_session: Option<String>,
     client: ClientInfo,
     device_cookie: Option<String>,
-) -> Result<PasswordAccepted, LoginError> {
+) -> Result<PasswordAccepted, JourneyError> {
     let now = state.now();
     let throttle_settings = state.settings.throttle.clone();
     let device = device_cookies(state, device_cookie.as_deref(), now).trusted_for(email);
@@ -90,7 +62,7 @@ pub async fn password_step(
     let stored_hash = found.as_ref().and_then(|(_, hash, _)| hash.clone());
     // The client address is decided once this attempt may hash, after the attempts before it
     // have counted; the slot is held until this one has counted too.
-    let slot = state.hasher.slot().await.map_err(AppError::from)?;
+    let slot = state.hasher.slot().await?;
     let (check_settings, check_subjects) = (throttle_settings.clone(), subjects.clone());
     let at_check = state
         .db
@@ -101,10 +73,7 @@ pub async fn password_step(
         return Err(throttled(state, &client, wait, now).await?);
     }
     // Always one argon2 verification: the same work for unknown and known addresses.
-    let password_ok = slot
-        .verify(password, stored_hash)
-        .await
-        .map_err(AppError::from)?;
+    let password_ok = slot.verify(password, stored_hash).await?;
     let now = state.now();
     let ip = client.ip_address.clone();
     let usable = found.filter(|(user, _, _)| password_ok && user.status.may_log_in());
@@ -152,7 +121,7 @@ pub async fn password_step(
             })
             .await?;
         drop(slot);
-        return Err(LoginError::InvalidCredentials);
+        return Err(JourneyError::InvalidCredentials);
     };
     drop(slot);
     let next = if has_otp && user.status.may_receive_tokens() {
@@ -181,7 +150,7 @@ pub async fn password_step(
                         .details(serde_json::json!({ "trusted_device": trusted_device })),
                     now,
                 )?;
-                Ok::<_, LoginError>(token)
+                Ok::<_, JourneyError>(token)
             })
         })
         .await?;
@@ -209,7 +178,7 @@ async fn throttled(
     client: &ClientInfo,
     wait: i64,
     now: i64,
-) -> Result<LoginError, DbError> {
+) -> Result<JourneyError, DbError> {
     let ip = client.ip_address.clone();
     state
         .db
@@ -220,7 +189,7 @@ async fn throttled(
             audit::record(conn, record, now)
         })
         .await?;
-    Ok(LoginError::Throttled(wait))
+    Ok(JourneyError::Throttled(wait))
 }
 
 /// Decides and reserves the attempt (see [`throttle::begin`]); with `checking_now` the client
@@ -262,9 +231,9 @@ pub async fn otp_step(
     session: &Session,
     code: &str,
     client: ClientInfo,
-) -> Result<Authenticated, LoginError> {
+) -> Result<Authenticated, JourneyError> {
     if session.stage != Stage::Otp {
-        return Err(LoginError::WrongStage);
+        return Err(JourneyError::SessionExpired);
     }
     let now = state.now();
     let throttle_settings = state.settings.throttle.clone();
@@ -273,7 +242,7 @@ pub async fn otp_step(
         throttle::Subject::client_address(throttle::Stage::Otp, client.ip_address.as_deref()),
     ];
     if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now, true).await? {
-        return Err(LoginError::Throttled(wait));
+        return Err(JourneyError::Throttled(wait));
     }
     let session = session.clone();
     let keyring = state.keyring.clone();
@@ -287,16 +256,16 @@ pub async fn otp_step(
         .db
         .run(move |conn| {
             crate::storage::write_transaction(conn, |conn| {
-                let user = users::find(conn, &session.user_id)?.ok_or(LoginError::WrongStage)?;
-                let credential =
-                    otp::find_confirmed(conn, &session.user_id)?.ok_or(LoginError::WrongStage)?;
+                let user =
+                    users::find(conn, &session.user_id)?.ok_or(JourneyError::SessionExpired)?;
+                let credential = otp::find_confirmed(conn, &session.user_id)?
+                    .ok_or(JourneyError::SessionExpired)?;
                 let secret = keyring
                     .open(
                         &credential.secret_sealed,
                         &crate::journeys::otp_setup::seal_context(&credential.id),
                     )
-                    .map(TotpSecret::from_bytes)
-                    .map_err(|e| AppError::Internal(e.into()))?;
+                    .map(TotpSecret::from_bytes)?;
                 let accepted = match secret.verify(&code, now, credential.last_used_step) {
                     Some(step) => otp::use_step(conn, &credential.id, step)?,
                     None => false,
@@ -312,7 +281,7 @@ pub async fn otp_step(
                     now,
                     until,
                 )? {
-                    return Err(LoginError::WrongStage);
+                    return Err(JourneyError::SessionExpired);
                 }
                 audit::record(
                     conn,
@@ -323,9 +292,9 @@ pub async fn otp_step(
                         .details(serde_json::json!({ "amr": ["pwd", "otp"] })),
                     now,
                 )?;
-                let authenticated =
-                    session_rows::find_live(conn, &new_hash, now)?.ok_or(LoginError::WrongStage)?;
-                Ok::<_, LoginError>(Ok((authenticated, user.email)))
+                let authenticated = session_rows::find_live(conn, &new_hash, now)?
+                    .ok_or(JourneyError::SessionExpired)?;
+                Ok::<_, JourneyError>(Ok((authenticated, user.email)))
             })
         })
         .await?;
@@ -367,7 +336,7 @@ pub async fn otp_step(
                     )
                 })
                 .await?;
-            Err(LoginError::WrongCode)
+            Err(JourneyError::WrongCode)
         }
     }
 }

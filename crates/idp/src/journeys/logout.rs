@@ -2,7 +2,7 @@
 //! and the administrator's `idp admin user logout`. The sessions go, the refresh tokens issued
 //! in them are revoked, and the clients that registered a back-channel logout URI are told.
 
-use crate::error::AppError;
+use crate::error::Fault;
 use crate::oidc::backchannel;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
@@ -96,7 +96,7 @@ pub fn notify(state: &IdpState, _user_id: &str, ended: Ended) {
 }
 
 /// Logs out one session (the browser's own).
-pub async fn logout(state: &IdpState, user_id: &str, session_hash: &str) -> Result<(), AppError> {
+pub async fn logout(state: &IdpState, user_id: &str, session_hash: &str) -> Result<(), Fault> {
     let now = state.now();
     let (user, hash) = (user_id.to_owned(), session_hash.to_owned());
     let ending = Ending::at(state, "logout", now);

@@ -8,12 +8,13 @@ use qrcode::render::svg;
 use crate::crypto::OpaqueToken;
 use crate::domain::PersonName;
 use crate::domain::totp::TotpSecret;
-use crate::error::AppError;
+use crate::journeys::JourneyError;
+use crate::journeys::login::Authenticated;
 use crate::sessions::{self, ClientInfo, Stage};
 use crate::state::IdpState;
 use crate::storage::audit::AuditRecord;
 use crate::storage::models::{OtpCredential, Session, new_id};
-use crate::storage::{DbError, audit, otp, sessions as session_rows, users};
+use crate::storage::{audit, otp, sessions as session_rows, users};
 
 /// What the set-up page shows.
 #[derive(Debug)]
@@ -22,46 +23,22 @@ pub struct SetupView {
     pub manual_key: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum OtpSetupError {
-    #[error("the one-time code is wrong")]
-    WrongCode,
-    #[error("the device name is too long")]
-    DeviceNameTooLong,
-    #[error("the session is not in the set-up stage")]
-    NotInSetup,
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
-impl From<DbError> for OtpSetupError {
-    fn from(e: DbError) -> Self {
-        OtpSetupError::App(e.into())
-    }
-}
-
-impl From<diesel::result::Error> for OtpSetupError {
-    fn from(e: diesel::result::Error) -> Self {
-        OtpSetupError::App(e.into())
-    }
-}
-
 /// Associated data of a sealed TOTP secret: binds it to its row.
 pub fn seal_context(credential_id: &str) -> String {
     format!("otp-secret:{credential_id}")
 }
 
-fn in_setup(session: &Session) -> Result<(), OtpSetupError> {
+fn in_setup(session: &Session) -> Result<(), JourneyError> {
     if session.stage == Stage::OtpSetup {
         Ok(())
     } else {
-        Err(OtpSetupError::NotInSetup)
+        Err(JourneyError::SessionExpired)
     }
 }
 
 /// Shows the pending secret of this person, creating one on the first visit. Reloading the page
 /// shows the same QR code, so a scan made before the reload stays valid.
-pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, OtpSetupError> {
+pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, JourneyError> {
     in_setup(session)?;
     let user_id = session.user_id.clone();
     let keyring = state.keyring.clone();
@@ -70,7 +47,7 @@ pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, Otp
         .db
         .run(move |conn| {
             crate::storage::write_transaction(conn, |conn| {
-                let user = users::find(conn, &user_id)?.ok_or(OtpSetupError::NotInSetup)?;
+                let user = users::find(conn, &user_id)?.ok_or(JourneyError::SessionExpired)?;
                 if let Some(pending) = otp::find_pending(conn, &user_id)?
                     && let Ok(bytes) =
                         keyring.open(&pending.secret_sealed, &seal_context(&pending.id))
@@ -91,7 +68,7 @@ pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, Otp
                         last_used_step: None,
                     },
                 )?;
-                Ok::<_, OtpSetupError>((secret, user.email))
+                Ok::<_, JourneyError>((secret, user.email))
             })
         })
         .await?;
@@ -103,9 +80,8 @@ pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, Otp
 }
 
 /// The QR code as inline SVG, drawn here: the secret never goes to an outside service.
-fn qr_svg(data: &str) -> Result<String, AppError> {
-    let code = QrCode::new(data.as_bytes())
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?;
+fn qr_svg(data: &str) -> Result<String, anyhow::Error> {
+    let code = QrCode::new(data.as_bytes()).map_err(|e| anyhow::anyhow!("QR code: {e}"))?;
     let image = code
         .render::<svg::Color<'_>>()
         .min_dimensions(220, 220)
@@ -128,14 +104,10 @@ pub struct Completion {
 
 #[derive(Debug)]
 pub struct Completed {
-    pub user_id: String,
+    /// The session, authenticated under a new id.
+    pub signed_in: Authenticated,
     /// Sessions of this person ended because "Uitloggen op andere apparaten" was ticked.
     pub ended_sessions: Vec<String>,
-    /// The new cookie value: the authenticated session has a new id.
-    pub session_token: OpaqueToken,
-    pub session: Session,
-    /// The person's address (for the device cookie).
-    pub email: String,
 }
 
 /// Confirms the authenticator with a correct code: the account becomes active and the session
@@ -145,13 +117,13 @@ pub async fn complete(
     session: &Session,
     completion: Completion,
     client: ClientInfo,
-) -> Result<Completed, OtpSetupError> {
+) -> Result<Completed, JourneyError> {
     in_setup(session)?;
     let device_name = match completion.device_name.trim() {
         "" => None,
         name => Some(
             PersonName::parse(name)
-                .map_err(|_| OtpSetupError::DeviceNameTooLong)?
+                .map_err(|_| JourneyError::field("device_name", "device_name_error_too_long"))?
                 .into_inner(),
         ),
     };
@@ -170,12 +142,11 @@ pub async fn complete(
         .db
         .run(move |conn| {
             crate::storage::write_transaction(conn, |conn| {
-                let pending =
-                    otp::find_pending(conn, &session.user_id)?.ok_or(OtpSetupError::NotInSetup)?;
+                let pending = otp::find_pending(conn, &session.user_id)?
+                    .ok_or(JourneyError::SessionExpired)?;
                 let secret = keyring
                     .open(&pending.secret_sealed, &seal_context(&pending.id))
-                    .map(TotpSecret::from_bytes)
-                    .map_err(|e| AppError::Internal(e.into()))?;
+                    .map(TotpSecret::from_bytes)?;
                 let Some(step) = secret.verify(&completion.code, now, pending.last_used_step)
                 else {
                     return Ok(Err(()));
@@ -191,7 +162,7 @@ pub async fn complete(
                     now,
                 )?;
                 if !users::activate(conn, &session.user_id, now)? {
-                    return Err(OtpSetupError::NotInSetup);
+                    return Err(JourneyError::SessionExpired);
                 }
                 if !session_rows::authenticate(
                     conn,
@@ -201,7 +172,7 @@ pub async fn complete(
                     now,
                     authenticated_until,
                 )? {
-                    return Err(OtpSetupError::NotInSetup);
+                    return Err(JourneyError::SessionExpired);
                 }
                 let ended = if completion.logout_others {
                     let others = session_rows::other_sessions(conn, &session.user_id, &new_hash)?;
@@ -215,7 +186,8 @@ pub async fn complete(
                 } else {
                     crate::journeys::logout::Ended::default()
                 };
-                let user = users::find(conn, &session.user_id)?.ok_or(OtpSetupError::NotInSetup)?;
+                let user =
+                    users::find(conn, &session.user_id)?.ok_or(JourneyError::SessionExpired)?;
                 let organisation = user.organisation_id.clone();
                 audit::record(
                     conn,
@@ -227,8 +199,8 @@ pub async fn complete(
                     now,
                 )?;
                 let authenticated = session_rows::find_live(conn, &new_hash, now)?
-                    .ok_or(OtpSetupError::NotInSetup)?;
-                Ok::<_, OtpSetupError>(Ok((authenticated, ended, user.email)))
+                    .ok_or(JourneyError::SessionExpired)?;
+                Ok::<_, JourneyError>(Ok((authenticated, ended, user.email)))
             })
         })
         .await?;
@@ -237,11 +209,12 @@ pub async fn complete(
             let ended_sessions = ended.sessions.clone();
             crate::journeys::logout::notify(state, &session.user_id, ended);
             Ok(Completed {
-                user_id: session.user_id.clone(),
+                signed_in: Authenticated {
+                    session_token: token,
+                    session,
+                    email,
+                },
                 ended_sessions,
-                session_token: token,
-                session,
-                email,
             })
         }
         Err(()) => {
@@ -259,7 +232,7 @@ pub async fn complete(
                     )
                 })
                 .await?;
-            Err(OtpSetupError::WrongCode)
+            Err(JourneyError::WrongCode)
         }
     }
 }

@@ -8,9 +8,9 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::crypto::OpaqueToken;
 use crate::domain::password::PasswordPolicy;
 use crate::domain::{Email, Language, NewPassword, PasswordViolation, UserStatus};
-use crate::error::AppError;
 use crate::journeys::account::{self, Actor};
 use crate::journeys::logout;
+use crate::journeys::{FieldError, JourneyError};
 use crate::sessions::ClientInfo;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
@@ -42,7 +42,7 @@ pub async fn request(
     email: &Email,
     language: Language,
     client: &ClientInfo,
-) -> Result<(), AppError> {
+) -> Result<(), JourneyError> {
     let now = state.now();
     let settings = state.settings.throttle.clone();
     let (address, ip) = (email.clone(), client.ip_address.clone());
@@ -87,11 +87,8 @@ pub async fn request(
             account::resend_invitation(state, &Actor::HccStaff { user_id: None }, email)
                 .await
                 .map(|_| ())
-                .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))
         }
-        UserStatus::Disabled => failure("account_disabled", Some(user.id))
-            .await
-            .map_err(Into::into),
+        UserStatus::Disabled => Ok(failure("account_disabled", Some(user.id)).await?),
     }
 }
 
@@ -100,7 +97,7 @@ async fn send_reset(
     user: &User,
     language: Language,
     client: &ClientInfo,
-) -> Result<(), AppError> {
+) -> Result<(), JourneyError> {
     let token = OpaqueToken::generate();
     let now = state.now();
     let minutes = state.settings.password_reset.ttl_minutes;
@@ -108,7 +105,7 @@ async fn send_reset(
     let mail = state
         .mail
         .password_reset(language, user.last_name.as_deref(), &link, minutes)?;
-    let email = Email::parse(&user.email).map_err(|e| AppError::Internal(e.into()))?;
+    let email = Email::parse(&user.email).map_err(|e| anyhow::anyhow!("stored address: {e}"))?;
     let reset = PasswordReset {
         id: new_id(),
         user_id: user.id.clone(),
@@ -136,43 +133,21 @@ async fn send_reset(
     Ok(())
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ResetError {
-    #[error("the reset link is unknown, used, expired or replaced")]
-    InvalidLink,
-    #[error("the new password breaks the policy")]
-    Invalid(Vec<PasswordViolation>),
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
-impl From<DbError> for ResetError {
-    fn from(e: DbError) -> Self {
-        ResetError::App(e.into())
-    }
-}
-
-impl From<diesel::result::Error> for ResetError {
-    fn from(e: diesel::result::Error) -> Self {
-        ResetError::App(e.into())
-    }
-}
-
 /// The person behind a usable link.
-pub async fn open(state: &IdpState, token: &str) -> Result<(PasswordReset, User), ResetError> {
+pub async fn open(state: &IdpState, token: &str) -> Result<(PasswordReset, User), JourneyError> {
     let hash = OpaqueToken::from_presented(token).hash();
     let now = state.now();
     state
         .db
         .run(move |conn| {
-            let reset =
-                password_resets::find_by_token_hash(conn, &hash)?.ok_or(ResetError::InvalidLink)?;
+            let reset = password_resets::find_by_token_hash(conn, &hash)?
+                .ok_or(JourneyError::InvalidResetLink)?;
             if reset.used_at.is_some() || reset.revoked_at.is_some() || reset.expires_at <= now {
-                return Err(ResetError::InvalidLink);
+                return Err(JourneyError::InvalidResetLink);
             }
-            let user = users::find(conn, &reset.user_id)?.ok_or(ResetError::InvalidLink)?;
+            let user = users::find(conn, &reset.user_id)?.ok_or(JourneyError::InvalidResetLink)?;
             if !user.status.may_log_in() {
-                return Err(ResetError::InvalidLink);
+                return Err(JourneyError::InvalidResetLink);
             }
             Ok((reset, user))
         })
@@ -189,9 +164,9 @@ pub async fn complete(
     logout_others: bool,
     keep: Option<String>,
     client: ClientInfo,
-) -> Result<(), ResetError> {
+) -> Result<(), JourneyError> {
     let (reset, user) = open(state, token).await?;
-    let email = Email::parse(&user.email).map_err(|_| ResetError::InvalidLink)?;
+    let email = Email::parse(&user.email).map_err(|_| JourneyError::InvalidResetLink)?;
     let policy = PasswordPolicy {
         min_length: state.settings.password.min_length,
         email_local_part: email.local_part(),
@@ -210,24 +185,18 @@ pub async fn complete(
             .map(|p| p.hash)
     };
     let mut violations = new.as_ref().err().cloned().unwrap_or_default();
-    if current.is_some()
-        && state
-            .hasher
-            .verify(password.clone(), current)
-            .await
-            .map_err(AppError::from)?
-    {
+    if current.is_some() && state.hasher.verify(password.clone(), current).await? {
         violations.push(PasswordViolation::SameAsCurrent);
     }
     let new = match new {
         Ok(new) if violations.is_empty() => new,
-        _ => return Err(ResetError::Invalid(violations)),
+        _ => {
+            return Err(JourneyError::Form(
+                violations.into_iter().map(FieldError::password).collect(),
+            ));
+        }
     };
-    let hash = state
-        .hasher
-        .hash(new.secret())
-        .await
-        .map_err(AppError::from)?;
+    let hash = state.hasher.hash(new.secret()).await?;
     let now = state.now();
     let ending = logout::Ending::at(state, "logout_other_devices", now);
     let user_id = user.id.clone();
@@ -236,7 +205,7 @@ pub async fn complete(
         .db
         .transaction(move |conn| {
             if !password_resets::consume(conn, &reset.id, now)? {
-                return Err(ResetError::InvalidLink);
+                return Err(JourneyError::InvalidResetLink);
             }
             passwords::set(conn, &user_id, &hash, now)?;
             let revoked = authorization::revoke_for_user(conn, &user_id, now)?;

@@ -7,13 +7,13 @@ use secrecy::SecretString;
 use crate::crypto::OpaqueToken;
 use crate::domain::names::InvalidName;
 use crate::domain::password::PasswordPolicy;
-use crate::domain::{Email, Language, NewPassword, PasswordViolation, PersonName, UserStatus};
-use crate::error::AppError;
+use crate::domain::{Email, Language, NewPassword, PersonName, UserStatus};
+use crate::journeys::{FieldError, JourneyError};
 use crate::sessions::{self, ClientInfo, Stage};
 use crate::state::IdpState;
 use crate::storage::audit::AuditRecord;
 use crate::storage::models::{Invitation, User};
-use crate::storage::{DbConnection, DbError, audit, invitations, organisations, passwords, users};
+use crate::storage::{DbConnection, audit, invitations, organisations, passwords, users};
 
 /// What the registration page shows for a usable invitation.
 #[derive(Debug, Clone)]
@@ -21,54 +21,6 @@ pub struct OpenInvitation {
     pub invitation: Invitation,
     pub user: User,
     pub organisation_name: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Password,
-    PasswordConfirm,
-    FirstName,
-    LastName,
-}
-
-impl Field {
-    pub fn id(self) -> &'static str {
-        match self {
-            Field::Password => "password",
-            Field::PasswordConfirm => "password_confirm",
-            Field::FirstName => "first_name",
-            Field::LastName => "last_name",
-        }
-    }
-}
-
-/// A rule broken at a field; `message_key` names the text in the page catalogues.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: Field,
-    pub message_key: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RegistrationError {
-    #[error("the invitation link is unknown, used, expired or replaced")]
-    InvalidLink,
-    #[error("the form has errors")]
-    Invalid(Vec<FieldError>),
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
-impl From<DbError> for RegistrationError {
-    fn from(e: DbError) -> Self {
-        RegistrationError::App(e.into())
-    }
-}
-
-impl From<diesel::result::Error> for RegistrationError {
-    fn from(e: diesel::result::Error) -> Self {
-        RegistrationError::App(e.into())
-    }
 }
 
 pub struct RegistrationForm {
@@ -89,23 +41,23 @@ fn load_usable(
     conn: &mut DbConnection,
     token_hash: &str,
     now: i64,
-) -> Result<OpenInvitation, RegistrationError> {
-    let invitation =
-        invitations::find_by_token_hash(conn, token_hash)?.ok_or(RegistrationError::InvalidLink)?;
+) -> Result<OpenInvitation, JourneyError> {
+    let invitation = invitations::find_by_token_hash(conn, token_hash)?
+        .ok_or(JourneyError::InvalidInvitation)?;
     let usable = invitation.used_at.is_none()
         && invitation.revoked_at.is_none()
         && invitation.expires_at > now;
     if !usable {
-        return Err(RegistrationError::InvalidLink);
+        return Err(JourneyError::InvalidInvitation);
     }
-    let user = users::find(conn, &invitation.user_id)?.ok_or(RegistrationError::InvalidLink)?;
+    let user = users::find(conn, &invitation.user_id)?.ok_or(JourneyError::InvalidInvitation)?;
     if user.status != UserStatus::Invited {
-        return Err(RegistrationError::InvalidLink);
+        return Err(JourneyError::InvalidInvitation);
     }
     let organisation_name = match &invitation.organisation_id {
         Some(id) => organisations::find(conn, id)?
             .map(|o| o.name)
-            .ok_or(RegistrationError::InvalidLink)?,
+            .ok_or(JourneyError::InvalidInvitation)?,
         None => "HumanCapitalCare".to_owned(),
     };
     Ok(OpenInvitation {
@@ -116,7 +68,7 @@ fn load_usable(
 }
 
 /// The invitation behind a link, if it can still be used.
-pub async fn open(state: &IdpState, token: &str) -> Result<OpenInvitation, RegistrationError> {
+pub async fn open(state: &IdpState, token: &str) -> Result<OpenInvitation, JourneyError> {
     let hash = OpaqueToken::from_presented(token).hash();
     let now = state.now();
     state
@@ -125,28 +77,13 @@ pub async fn open(state: &IdpState, token: &str) -> Result<OpenInvitation, Regis
         .await
 }
 
-fn name_error(field: Field, e: InvalidName) -> FieldError {
+fn name_error(field: &'static str, e: InvalidName) -> FieldError {
     let key = match e {
         InvalidName::Empty => "name_error_empty",
         InvalidName::TooLong => "name_error_too_long",
         InvalidName::Forbidden => "name_error_forbidden",
     };
-    FieldError {
-        field,
-        message_key: key.to_owned(),
-    }
-}
-
-fn password_error(v: PasswordViolation) -> FieldError {
-    let field = if v == PasswordViolation::Mismatch {
-        Field::PasswordConfirm
-    } else {
-        Field::Password
-    };
-    FieldError {
-        field,
-        message_key: format!("password_error_{}", v.key()),
-    }
+    FieldError::new(field, key)
 }
 
 /// Checks every rule of the form against the invited address; all violations at once.
@@ -174,10 +111,10 @@ pub fn validate(
                 .err()
                 .unwrap_or_default()
                 .into_iter()
-                .map(password_error)
+                .map(FieldError::password)
                 .collect();
-            errors.extend(f.err().map(|e| name_error(Field::FirstName, e)));
-            errors.extend(l.err().map(|e| name_error(Field::LastName, e)));
+            errors.extend(f.err().map(|e| name_error("first_name", e)));
+            errors.extend(l.err().map(|e| name_error("last_name", e)));
             Err(errors)
         }
     }
@@ -190,16 +127,12 @@ pub async fn register(
     token: &str,
     form: RegistrationForm,
     client: ClientInfo,
-) -> Result<Registered, RegistrationError> {
+) -> Result<Registered, JourneyError> {
     let open = open(state, token).await?;
-    let email = Email::parse(&open.user.email).map_err(|_| RegistrationError::InvalidLink)?;
-    let (password, first, last) = validate(&form, &email, state.settings.password.min_length)
-        .map_err(RegistrationError::Invalid)?;
-    let hash = state
-        .hasher
-        .hash(password.secret())
-        .await
-        .map_err(AppError::from)?;
+    let email = Email::parse(&open.user.email).map_err(|_| JourneyError::InvalidInvitation)?;
+    let (password, first, last) =
+        validate(&form, &email, state.settings.password.min_length).map_err(JourneyError::Form)?;
+    let hash = state.hasher.hash(password.secret()).await?;
     let now = state.now();
     let session_settings = state.settings.session.clone();
     let invitation_id = open.invitation.id.clone();
@@ -210,7 +143,7 @@ pub async fn register(
         .run(move |conn| {
             crate::storage::write_transaction(conn, |conn| {
                 if !invitations::consume(conn, &invitation_id, now)? {
-                    return Err(RegistrationError::InvalidLink);
+                    return Err(JourneyError::InvalidInvitation);
                 }
                 passwords::set(conn, &user.id, &hash, now)?;
                 users::complete_registration(

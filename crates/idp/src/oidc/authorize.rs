@@ -7,9 +7,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::{self, Client, GRANT_AUTHORIZATION_CODE};
+use super::{code, consent};
 use crate::domain::{Language, RedirectUri, Scope};
-use crate::error::AppError;
+use crate::error::Fault;
+use crate::sessions::Stage;
 use crate::state::IdpState;
+use crate::storage::models::Session;
 
 /// The parameters as they arrive (query or form body).
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -138,14 +141,32 @@ fn unreachable_redirect() -> RedirectUri {
     RedirectUri::parse("https://invalid.invalid/", false).unwrap_or_else(|_| unreachable!())
 }
 
-/// Why a request cannot proceed, and whether it is safe to tell the client.
+/// What to do with an authorization request (OIDC Core §3.1.2.1–3.1.2.6).
 #[derive(Debug)]
-pub enum AuthorizeError {
-    /// Shown to the person as a page: the client or its redirect URI is not known.
+pub enum Decision {
+    /// The client or its redirect URI is not known: a page, never a redirect (RFC 9700 §4.1).
     Page(PageReason),
-    /// Sent back to the client's (verified) redirect URI.
+    /// An error for the client, at its verified redirect URI with `state` and `iss`.
+    Refuse(ErrorRedirect),
+    /// The live session answers: issue a code now.
+    Issue(AuthorizationRequest, Session),
+    /// Park the request; the person logs in first.
+    Login(AuthorizationRequest),
+    /// Park the request; the person is asked to allow the (third-party) client first.
+    Consent(AuthorizationRequest),
+}
+
+/// Why `validate` stops (internal: `decide` turns it into a [`Decision`]).
+enum Refused {
+    Page(PageReason),
     Redirect(ErrorRedirect),
-    App(AppError),
+    Fault(Fault),
+}
+
+impl From<Fault> for Refused {
+    fn from(e: Fault) -> Self {
+        Refused::Fault(e)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,36 +199,114 @@ impl ErrorRedirect {
     }
 }
 
-impl From<AppError> for AuthorizeError {
-    fn from(e: AppError) -> Self {
-        AuthorizeError::App(e)
+/// Decides an authorization request: validated in the order RFC 9700 asks for, then answered
+/// from the browser's authenticated session if there is one that is fresh enough (`max_age`,
+/// `prompt=login`) and, for a third-party client, allowed; `prompt=none` never shows a page
+/// (`login_required`, `consent_required`).
+pub async fn decide(
+    state: &IdpState,
+    params: AuthorizeParams,
+    session: Option<Session>,
+) -> Result<Decision, Fault> {
+    let (client, request) = match validate(state, params).await {
+        Ok(valid) => valid,
+        Err(Refused::Page(reason)) => return Ok(Decision::Page(reason)),
+        Err(Refused::Redirect(redirect)) => return Ok(Decision::Refuse(redirect)),
+        Err(Refused::Fault(e)) => return Err(e),
+    };
+    let now = state.now();
+    let fresh_enough = |auth_time: i64| {
+        request
+            .max_age
+            .is_none_or(|max| auth_time.saturating_add(max) >= now)
+    };
+    let session = session.filter(|s| {
+        s.stage == Stage::Authenticated && !request.prompt_login && fresh_enough(s.auth_time)
+    });
+    let refuse = |error: &'static str, description: &str| {
+        Decision::Refuse(ErrorRedirect {
+            redirect_uri: request.redirect(),
+            error,
+            description: description.to_owned(),
+            state: request.state.clone(),
+        })
+    };
+    Ok(match session {
+        Some(session) => {
+            let ask = consent::needed(state, &client, &session.user_id, &request).await?;
+            match (ask, request.prompt_none) {
+                (false, _) => Decision::Issue(request, session),
+                (true, true) => refuse(
+                    "consent_required",
+                    "the person has not allowed this client yet",
+                ),
+                (true, false) => Decision::Consent(request),
+            }
+        }
+        None if request.prompt_none => refuse("login_required", "the person is not logged in"),
+        None => Decision::Login(request),
+    })
+}
+
+/// What answers a parked request once the person is authenticated.
+#[derive(Debug)]
+pub enum Resumed {
+    /// Back to the client with a code (the parked request is consumed).
+    Answered(String),
+    /// The third-party client is to be allowed first.
+    Consent,
+    /// No request is waiting (any more).
+    Nothing,
+}
+
+/// Resumes the request parked behind `cookie` for the authenticated `session`: after login,
+/// after registration by invitation, after a password reset and the login that follows it.
+pub async fn resume(
+    state: &IdpState,
+    cookie: Option<&str>,
+    session: &Session,
+) -> Result<Resumed, Fault> {
+    let Some(cookie) = cookie else {
+        return Ok(Resumed::Nothing);
+    };
+    let Some((client, request)) = code::parked_with_client(state, cookie).await? else {
+        return Ok(Resumed::Nothing);
+    };
+    if consent::needed(state, &client, &session.user_id, &request).await? {
+        return Ok(Resumed::Consent);
     }
+    Ok(
+        match code::issue(state, &request, session, Some(cookie)).await? {
+            Some(location) => Resumed::Answered(location),
+            None => Resumed::Nothing,
+        },
+    )
 }
 
 /// Validates the request in the order RFC 9700 asks for.
-pub async fn validate(
+async fn validate(
     state: &IdpState,
     params: AuthorizeParams,
-) -> Result<(Client, AuthorizationRequest), AuthorizeError> {
+) -> Result<(Client, AuthorizationRequest), Refused> {
     let client_id = params
         .client_id
         .clone()
         .filter(|c| !c.is_empty())
-        .ok_or(AuthorizeError::Page(PageReason::MissingClient))?;
+        .ok_or(Refused::Page(PageReason::MissingClient))?;
     let lookup = client_id.clone();
     let client = state
         .db
         .run(move |conn| client::find(conn, &lookup))
         .await
-        .map_err(AppError::from)?
-        .ok_or(AuthorizeError::Page(PageReason::UnknownClient))?;
+        .map_err(Fault::from)?
+        .ok_or(Refused::Page(PageReason::UnknownClient))?;
     let presented = params
         .redirect_uri
         .clone()
-        .ok_or(AuthorizeError::Page(PageReason::MissingRedirectUri))?;
+        .ok_or(Refused::Page(PageReason::MissingRedirectUri))?;
     let redirect_uri = client
         .redirect_uri(&presented)
-        .ok_or(AuthorizeError::Page(PageReason::UnregisteredRedirectUri))?;
+        .ok_or(Refused::Page(PageReason::UnregisteredRedirectUri))?;
 
     // From here on the redirect URI is trusted: errors go back to the client. A `state` over
     // the limit is not echoed (the refusal says so).
@@ -216,7 +315,7 @@ pub async fn validate(
         .clone()
         .filter(|s| s.len() <= MAX_PARAMETER_BYTES);
     let fail = |error: &'static str, description: &str| {
-        AuthorizeError::Redirect(ErrorRedirect {
+        Refused::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
             error,
             description: description.to_owned(),

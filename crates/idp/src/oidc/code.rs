@@ -3,8 +3,9 @@
 //! client, the redirect URI, the PKCE challenge and the session.
 
 use super::authorize::AuthorizationRequest;
+use super::client::Client;
 use crate::crypto::OpaqueToken;
-use crate::error::AppError;
+use crate::error::Fault;
 use crate::state::IdpState;
 use crate::storage::models::{AuthorizationCodeRow, AuthorizationRequestRow, Session};
 use crate::storage::{DbError, authorization};
@@ -27,13 +28,13 @@ pub async fn park(
     state: &IdpState,
     request: &AuthorizationRequest,
     ip: Option<String>,
-) -> Result<Parked, AppError> {
+) -> Result<Parked, Fault> {
     let token = OpaqueToken::generate();
     let now = state.now();
     let row = AuthorizationRequestRow {
         id_hash: token.hash(),
         client_id: request.client_id.clone(),
-        parameters: serde_json::to_string(request).map_err(|e| AppError::Internal(e.into()))?,
+        parameters: serde_json::to_string(request).map_err(|e| Fault::Internal(e.into()))?,
         created_at: now,
         expires_at: now + PENDING_REQUEST_SECONDS,
     };
@@ -56,10 +57,7 @@ pub async fn park(
 }
 
 /// The parked request behind a cookie value, if it is still waiting.
-pub async fn parked(
-    state: &IdpState,
-    cookie: &str,
-) -> Result<Option<AuthorizationRequest>, AppError> {
+pub async fn parked(state: &IdpState, cookie: &str) -> Result<Option<AuthorizationRequest>, Fault> {
     let hash = OpaqueToken::from_presented(cookie).hash();
     let now = state.now();
     let row = state
@@ -76,7 +74,7 @@ pub async fn issue(
     request: &AuthorizationRequest,
     session: &Session,
     parked_cookie: Option<&str>,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<String>, Fault> {
     let code = OpaqueToken::generate();
     let now = state.now();
     let row = AuthorizationCodeRow {
@@ -123,10 +121,26 @@ pub async fn issue(
 
 /// Drops the parked request behind a cookie value (the person refused it); true if this call
 /// removed it, so it is answered once.
-pub async fn discard(state: &IdpState, cookie: &str) -> Result<bool, AppError> {
+pub async fn discard(state: &IdpState, cookie: &str) -> Result<bool, Fault> {
     let hash = OpaqueToken::from_presented(cookie).hash();
     Ok(state
         .db
         .run(move |conn| authorization::take_request(conn, &hash))
         .await?)
+}
+
+/// The request parked behind `cookie` and its client, if both still exist.
+pub async fn parked_with_client(
+    state: &IdpState,
+    cookie: &str,
+) -> Result<Option<(Client, AuthorizationRequest)>, Fault> {
+    let Some(request) = parked(state, cookie).await? else {
+        return Ok(None);
+    };
+    let client_id = request.client_id.clone();
+    let client = state
+        .db
+        .run(move |conn| super::client::find(conn, &client_id))
+        .await?;
+    Ok(client.map(|c| (c, request)))
 }

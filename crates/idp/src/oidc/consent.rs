@@ -8,7 +8,7 @@
 use super::authorize::AuthorizationRequest;
 use super::client::Client;
 use crate::domain::Scope;
-use crate::error::AppError;
+use crate::error::Fault;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::{DbError, authorization, consents};
@@ -19,7 +19,7 @@ pub async fn needed(
     client: &Client,
     user_id: &str,
     request: &AuthorizationRequest,
-) -> Result<bool, AppError> {
+) -> Result<bool, Fault> {
     if !client.needs_consent() {
         return Ok(false);
     }
@@ -41,7 +41,7 @@ pub async fn grant(
     user_id: &str,
     request: &AuthorizationRequest,
     ip: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<(), Fault> {
     let now = state.now();
     let (user, client_id) = (user_id.to_owned(), request.client_id.clone());
     let requested = Scope::parse_stored(&request.scope);
@@ -70,7 +70,7 @@ pub async fn denied(
     user_id: &str,
     request: &AuthorizationRequest,
     ip: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<(), Fault> {
     let now = state.now();
     let mut record = AuditRecord::failure("consent_denied")
         .user(user_id)
@@ -86,7 +86,7 @@ pub async fn denied(
 
 /// Withdraws the person's grant to the client and revokes the refresh tokens it gave. False
 /// when there was no grant.
-pub async fn revoke(state: &IdpState, user_id: &str, client_id: &str) -> Result<bool, AppError> {
+pub async fn revoke(state: &IdpState, user_id: &str, client_id: &str) -> Result<bool, Fault> {
     let now = state.now();
     let (user, client) = (user_id.to_owned(), client_id.to_owned());
     Ok(state

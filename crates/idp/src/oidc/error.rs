@@ -2,7 +2,7 @@
 //! for request errors, 401 with a `WWW-Authenticate` challenge for failed client or token
 //! authentication, RFC 6749 §5.2, RFC 6750 §3) and the JSON body. `web::oidc` writes them.
 
-use crate::error::AppError;
+use crate::error::Fault;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OAuthErrorCode {
@@ -57,6 +57,8 @@ pub struct OAuthError {
     pub challenge: Challenge,
     /// A status other than the code's own (413 for a body over the limit).
     pub status: Option<u16>,
+    /// For `server_error`: the fault behind it, for the log (never sent to the client).
+    pub fault: Option<String>,
 }
 
 impl OAuthError {
@@ -66,6 +68,7 @@ impl OAuthError {
             description: description.into(),
             challenge: Challenge::None,
             status: None,
+            fault: None,
         }
     }
 
@@ -115,31 +118,41 @@ impl OAuthError {
 
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.description)
+        write!(f, "{}: {}", self.code.as_str(), self.description)?;
+        if let Some(fault) = &self.fault {
+            write!(f, " ({fault})")?;
+        }
+        Ok(())
     }
 }
 
-impl From<AppError> for OAuthError {
-    fn from(e: AppError) -> Self {
-        tracing::error!(error = %e, "protocol endpoint failed");
-        Self::new(
-            OAuthErrorCode::ServerError,
-            "the server could not process the request",
-        )
+impl From<Fault> for OAuthError {
+    fn from(e: Fault) -> Self {
+        Self {
+            fault: Some(e.to_string()),
+            ..Self::new(
+                OAuthErrorCode::ServerError,
+                "the server could not process the request",
+            )
+        }
     }
 }
 
-impl From<crate::storage::DbError> for OAuthError {
-    fn from(e: crate::storage::DbError) -> Self {
-        AppError::from(e).into()
-    }
+macro_rules! faults_are_server_errors {
+    ($($source:ty),* $(,)?) => {$(
+        impl From<$source> for OAuthError {
+            fn from(e: $source) -> Self {
+                Fault::from(e).into()
+            }
+        }
+    )*};
 }
 
-impl From<diesel::result::Error> for OAuthError {
-    fn from(e: diesel::result::Error) -> Self {
-        AppError::from(e).into()
-    }
-}
+faults_are_server_errors!(
+    crate::storage::DbError,
+    diesel::result::Error,
+    crate::keys::KeyError
+);
 
 impl OAuthError {
     /// The HTTP status of the answer.

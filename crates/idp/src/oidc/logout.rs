@@ -2,15 +2,17 @@
 //! is an ID token we signed (it may have expired) for the client: not an access token
 //! (`typ: at+jwt`), not a logout token (an `events` claim), and with the client in its `aud`.
 //! Anything else is ignored and the person is asked to confirm. `post_logout_redirect_uri` must
-//! exactly match one the client registered, or there is no redirect at all.
+//! exactly match one the client registered, or there is no redirect at all. [`decide`] holds
+//! the policy: a bare link never logs anyone out.
 
 use jsonwebtoken::Validation;
 use serde::Deserialize;
 
-use super::client::{self, Client};
+use super::client;
 use crate::domain::RedirectUri;
-use crate::error::AppError;
+use crate::error::Fault;
 use crate::state::IdpState;
+use crate::storage::models::Session;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct LogoutParams {
@@ -51,20 +53,50 @@ impl AudClaim {
 
 /// A checked logout request.
 #[derive(Debug)]
-pub struct LogoutRequest {
+struct LogoutRequest {
     /// The person the hint names, when a valid hint came along.
     pub hinted_subject: Option<String>,
-    pub client: Option<Client>,
     pub redirect: Option<RedirectUri>,
     pub state: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum LogoutError {
-    #[error("post_logout_redirect_uri is not registered for the client")]
+/// What to do with a logout request.
+#[derive(Debug)]
+pub enum LogoutDecision {
+    /// `post_logout_redirect_uri` is not registered for the client: refused, nothing ends.
     UnregisteredRedirect,
-    #[error(transparent)]
-    App(#[from] AppError),
+    /// Ask the person first (no hint that names them, and no confirmed form).
+    Confirm,
+    /// End the session (if there is one), then go to `redirect` with `state`, or show the
+    /// logged-out page.
+    LogOut { redirect: Option<String> },
+}
+
+/// The logout policy (RP-Initiated Logout 1.0 §2–3): the session ends at once for a valid
+/// `id_token_hint` naming the person logged in here (or when nobody is), or after the person
+/// confirmed on our page (`confirmed`: a posted form with a valid CSRF token).
+pub async fn decide(
+    state: &IdpState,
+    params: &LogoutParams,
+    session: Option<&Session>,
+    confirmed: bool,
+) -> Result<LogoutDecision, Fault> {
+    let Some(request) = check(state, params).await? else {
+        return Ok(LogoutDecision::UnregisteredRedirect);
+    };
+    let hint_matches = match (session, &request.hinted_subject) {
+        (Some(s), Some(sub)) => &s.user_id == sub,
+        (None, _) => true, // nothing to end here
+        (Some(_), None) => false,
+    };
+    if !(hint_matches || confirmed) {
+        return Ok(LogoutDecision::Confirm);
+    }
+    let redirect = request.redirect.map(|uri| match &request.state {
+        Some(s) => uri.with_params(&[("state", s)]),
+        None => uri.as_str().to_owned(),
+    });
+    Ok(LogoutDecision::LogOut { redirect })
 }
 
 /// The subject and client of `hint` if it is one of our ID tokens for `client_id` (or, without
@@ -105,7 +137,9 @@ fn id_token_hint(
     Some((claims.sub, client))
 }
 
-pub async fn check(state: &IdpState, params: &LogoutParams) -> Result<LogoutRequest, LogoutError> {
+/// The request with its hint and return address checked; `None` when the return address is not
+/// registered for the client.
+async fn check(state: &IdpState, params: &LogoutParams) -> Result<Option<LogoutRequest>, Fault> {
     let mut client_id = params.client_id.clone().filter(|c| !c.is_empty());
     let hint = params
         .id_token_hint
@@ -117,11 +151,7 @@ pub async fn check(state: &IdpState, params: &LogoutParams) -> Result<LogoutRequ
         sub
     });
     let client = match client_id {
-        Some(id) => state
-            .db
-            .run(move |conn| client::find(conn, &id))
-            .await
-            .map_err(AppError::from)?,
+        Some(id) => state.db.run(move |conn| client::find(conn, &id)).await?,
         None => None,
     };
     // A hint for a client that does not exist (any more) names nobody we answer for.
@@ -136,17 +166,15 @@ pub async fn check(state: &IdpState, params: &LogoutParams) -> Result<LogoutRequ
             .filter(|u| !u.is_empty()),
         &client,
     ) {
-        (Some(uri), Some(client)) => Some(
-            client
-                .post_logout_redirect_uri(uri)
-                .ok_or(LogoutError::UnregisteredRedirect)?,
-        ),
+        (Some(uri), Some(client)) => match client.post_logout_redirect_uri(uri) {
+            Some(registered) => Some(registered),
+            None => return Ok(None),
+        },
         _ => None,
     };
-    Ok(LogoutRequest {
+    Ok(Some(LogoutRequest {
         hinted_subject,
-        client,
         redirect,
         state: params.state.clone(),
-    })
+    }))
 }

@@ -8,7 +8,7 @@ pub mod device;
 use crate::clock::UnixTime;
 use crate::config::SessionSettings;
 use crate::crypto::OpaqueToken;
-use crate::error::AppError;
+use crate::error::Fault;
 use crate::state::IdpState;
 use crate::storage::models::Session;
 use crate::storage::{DbConnection, DbError, sessions};
@@ -66,7 +66,7 @@ const TOUCH_INTERVAL: i64 = 60;
 pub async fn current(
     state: &IdpState,
     cookie_value: Option<String>,
-) -> Result<Option<Session>, AppError> {
+) -> Result<Option<Session>, Fault> {
     let Some(value) = cookie_value else {
         return Ok(None);
     };

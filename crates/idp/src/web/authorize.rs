@@ -1,17 +1,15 @@
-//! GET/POST /authorize: validates the request (oidc::authorize), answers at once from a live
-//! session, or parks it and sends the person to the login page (or, for a third-party client
-//! not allowed yet, to the consent page).
+//! GET/POST /authorize: `oidc::authorize::decide` says what to do — a page, an error for the
+//! client, a code from the live session, or the request parked while the person logs in (or,
+//! for a third-party client not allowed yet, gives consent).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::flow;
 use super::page::{Page, PageError};
-use crate::oidc::authorize::{
-    self, AuthorizationRequest, AuthorizeError, AuthorizeParams, ErrorRedirect, PageReason,
-};
-use crate::oidc::{code, consent};
-use crate::sessions::{ClientInfo, Stage};
+use crate::oidc::authorize::{self, AuthorizationRequest, AuthorizeParams, Decision, PageReason};
+use crate::oidc::code;
+use crate::sessions::ClientInfo;
 use crate::state::IdpState;
 
 pub async fn get(
@@ -49,9 +47,14 @@ async fn authorize(
         .as_deref()
         .and_then(crate::domain::Language::from_ui_locales);
     let page = Page::new(&req, &state, hint);
-    let (client, request) = match authorize::validate(&state, params).await {
-        Ok(valid) => valid,
-        Err(AuthorizeError::Page(reason)) => {
+    let session = flow::current_session(&req, &state)
+        .await
+        .map_err(|e| page.error(e))?;
+    let decision = authorize::decide(&state, params, session)
+        .await
+        .map_err(|e| page.error(e))?;
+    match decision {
+        Decision::Page(reason) => {
             let body = match reason {
                 PageReason::MissingClient | PageReason::UnknownClient => {
                     "authorize_error_unknown_client"
@@ -60,62 +63,25 @@ async fn authorize(
                     "authorize_error_redirect_uri"
                 }
             };
-            return page.message(
+            page.message(
                 StatusCode::BAD_REQUEST,
                 "authorize_error_title",
                 &[body],
                 None,
-            );
+            )
         }
-        Err(AuthorizeError::Redirect(redirect)) => {
-            return Ok(found(&redirect.location(&state.settings.issuer)));
-        }
-        Err(AuthorizeError::App(e)) => return Err(page.error(e)),
-    };
-    let now = state.now();
-    let session = flow::current_session(&req, &state)
-        .await
-        .map_err(|e| page.error(e))?
-        .filter(|s| s.stage == Stage::Authenticated);
-    let fresh_enough = |auth_time: i64| {
-        request
-            .max_age
-            .is_none_or(|max| auth_time.saturating_add(max) >= now)
-    };
-    let error_to_client = |error: &'static str, description: &str| {
-        let redirect = ErrorRedirect {
-            redirect_uri: request.redirect(),
-            error,
-            description: description.to_owned(),
-            state: request.state.clone(),
-        };
-        found(&redirect.location(&state.settings.issuer))
-    };
-    match session {
-        Some(session) if !request.prompt_login && fresh_enough(session.auth_time) => {
-            let ask = consent::needed(&state, &client, &session.user_id, &request)
-                .await
-                .map_err(|e| page.error(e))?;
-            if ask && request.prompt_none {
-                return Ok(error_to_client(
-                    "consent_required",
-                    "the person has not allowed this client yet",
-                ));
-            }
-            if ask {
-                return park(&from, &state, &page, &request, "/consent".to_owned()).await;
-            }
+        Decision::Refuse(redirect) => Ok(found(&redirect.location(&state.settings.issuer))),
+        Decision::Issue(request, session) => {
             let location = code::issue(&state, &request, &session, None)
                 .await
                 .map_err(|e| page.error(e))?
                 .unwrap_or_else(|| request.redirect_uri.clone());
             Ok(found(&location))
         }
-        _ if request.prompt_none => Ok(error_to_client(
-            "login_required",
-            "the person is not logged in",
-        )),
-        _ => {
+        Decision::Consent(request) => {
+            park(&from, &state, &page, &request, "/consent".to_owned()).await
+        }
+        Decision::Login(request) => {
             let mut location = "/login".to_owned();
             if let Some(lang) = request.language() {
                 location.push_str(&format!("?lang={lang}"));

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::flow;
 use super::page::{Page, PageError};
 use crate::domain::Scope;
-use crate::error::AppError;
+use crate::error::Fault;
+use crate::journeys::JourneyError;
 use crate::oidc::authorize::{AuthorizationRequest, ErrorRedirect};
 use crate::oidc::client::Client;
 use crate::oidc::{code, consent};
@@ -44,7 +45,7 @@ struct Pending {
     request: AuthorizationRequest,
 }
 
-async fn pending(req: &HttpRequest, state: &IdpState) -> Result<Option<Pending>, AppError> {
+async fn pending(req: &HttpRequest, state: &IdpState) -> Result<Option<Pending>, Fault> {
     let Some(session) = flow::current_session(req, state)
         .await?
         .filter(|s| s.stage == Stage::Authenticated)
@@ -54,7 +55,7 @@ async fn pending(req: &HttpRequest, state: &IdpState) -> Result<Option<Pending>,
     let Some(cookie) = flow::auth_request_cookie_value(req, state) else {
         return Ok(None);
     };
-    Ok(flow::parked_with_client(state, &cookie)
+    Ok(code::parked_with_client(state, &cookie)
         .await?
         .map(|(client, request)| Pending {
             session,
@@ -193,6 +194,6 @@ pub async fn submit(
                 .cookie(flow::expired(&state, flow::AUTH_REQUEST_COOKIE))
                 .finish())
         }
-        _ => Err(page.error(AppError::BadRequest("no decision".into()))),
+        _ => Err(page.error(JourneyError::BadRequest("no decision".into()))),
     }
 }

@@ -7,11 +7,10 @@ use actix_web::cookie::Cookie;
 
 use super::cookies;
 use super::page::{Page, PageError};
-use crate::crypto::OpaqueToken;
-use crate::error::AppError;
-use crate::oidc::authorize::AuthorizationRequest;
-use crate::oidc::client::{self, Client};
-use crate::oidc::{code, consent};
+use crate::error::Fault;
+use crate::journeys::JourneyError;
+use crate::journeys::login::Authenticated;
+use crate::oidc::authorize::{self, Resumed};
 use crate::sessions::{self, Stage, device};
 use crate::state::IdpState;
 use crate::storage::models::Session;
@@ -39,21 +38,20 @@ pub fn auth_request_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
 
 /// After a completed login: the session cookie under its new id, and the device cookie with
 /// this account's entry renewed (see `sessions::device`).
-pub fn add_login_cookies(
+fn add_login_cookies(
     req: &HttpRequest,
     state: &IdpState,
     response: &mut HttpResponse,
-    session_token: &OpaqueToken,
-    email: &str,
-) -> Result<(), AppError> {
+    signed_in: &Authenticated,
+) -> Result<(), Fault> {
     let device = crate::journeys::login::device_cookie_after_login(
         state,
         device_cookie_value(req, state).as_deref(),
-        email,
+        &signed_in.email,
     );
     let days = state.settings.throttle.device_cookie_days;
     let cookies = [
-        session_cookie(state, session_token.expose()),
+        session_cookie(state, signed_in.session_token.expose()),
         cookies::build(&state.settings, device::COOKIE, device)
             .max_age(actix_web::cookie::time::Duration::days(days))
             .finish(),
@@ -61,7 +59,7 @@ pub fn add_login_cookies(
     for cookie in &cookies {
         response
             .add_cookie(cookie)
-            .map_err(|e| AppError::Internal(e.into()))?;
+            .map_err(|e| Fault::Internal(e.into()))?;
     }
     Ok(())
 }
@@ -84,7 +82,7 @@ pub fn session_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<Strin
 pub async fn current_session(
     req: &HttpRequest,
     state: &IdpState,
-) -> Result<Option<Session>, AppError> {
+) -> Result<Option<Session>, Fault> {
     sessions::current(state, session_cookie_value(req, state)).await
 }
 
@@ -100,7 +98,7 @@ pub async fn session_in(
         .map_err(|e| page.error(e))?
     {
         Some(session) if session.stage == stage => Ok(session),
-        _ => Err(page.error(AppError::SessionExpired)),
+        _ => Err(page.error(JourneyError::SessionExpired)),
     }
 }
 
@@ -108,22 +106,6 @@ pub async fn session_in(
 pub fn auth_request_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<String> {
     req.cookie(&state.settings.cookie_name(AUTH_REQUEST_COOKIE))
         .map(|c| c.value().to_owned())
-}
-
-/// The request parked behind `cookie` and its client, if both still exist.
-pub async fn parked_with_client(
-    state: &IdpState,
-    cookie: &str,
-) -> Result<Option<(Client, AuthorizationRequest)>, AppError> {
-    let Some(request) = code::parked(state, cookie).await? else {
-        return Ok(None);
-    };
-    let client_id = request.client_id.clone();
-    let client = state
-        .db
-        .run(move |conn| client::find(conn, &client_id))
-        .await?;
-    Ok(client.map(|c| (c, request)))
 }
 
 /// Where a finished login lands when no client is waiting.
@@ -135,40 +117,33 @@ pub enum Landing {
     AccountReady,
 }
 
-/// The person is authenticated: answer the parked authorization request with a code, or,
-/// when no client is waiting, show that the login worked.
+/// The person has just authenticated (`signed_in`): the login cookies are set, and the parked
+/// authorization request is answered (`oidc::authorize::resume`) — with a code, or first on the
+/// consent page — or, when no client is waiting, the page says that the login worked.
 pub async fn finish(
     req: &HttpRequest,
     state: &IdpState,
     page: &Page,
-    session: &Session,
+    signed_in: &Authenticated,
     landing: Landing,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(parked_cookie) = auth_request_cookie_value(req, state)
-        && let Some((client, request)) = parked_with_client(state, &parked_cookie)
-            .await
-            .map_err(|e| page.error(e))?
-    {
-        if consent::needed(state, &client, &session.user_id, &request)
-            .await
-            .map_err(|e| page.error(e))?
-        {
-            return Ok(page.redirect("/consent").finish());
-        }
-        if let Some(location) = code::issue(state, &request, session, Some(&parked_cookie))
-            .await
-            .map_err(|e| page.error(e))?
-        {
-            return Ok(page
-                .redirect(&location)
-                .cookie(expired(state, AUTH_REQUEST_COOKIE))
-                .finish());
-        }
-    }
-    Ok(page
-        .redirect(match landing {
-            Landing::LoggedIn => "/welcome",
-            Landing::AccountReady => "/welcome?account=ready",
-        })
-        .finish())
+    let parked = auth_request_cookie_value(req, state);
+    let resumed = authorize::resume(state, parked.as_deref(), &signed_in.session)
+        .await
+        .map_err(|e| page.error(e))?;
+    let mut response = match resumed {
+        Resumed::Answered(location) => page
+            .redirect(&location)
+            .cookie(expired(state, AUTH_REQUEST_COOKIE))
+            .finish(),
+        Resumed::Consent => page.redirect("/consent").finish(),
+        Resumed::Nothing => page
+            .redirect(match landing {
+                Landing::LoggedIn => "/welcome",
+                Landing::AccountReady => "/welcome?account=ready",
+            })
+            .finish(),
+    };
+    add_login_cookies(req, state, &mut response, signed_in).map_err(|e| page.error(e))?;
+    Ok(response)
 }

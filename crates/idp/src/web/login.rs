@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::flow;
 use super::page::{Page, PageError, ShownError};
 use crate::domain::Language;
-use crate::journeys::login::{self, LoginError};
+use crate::journeys::JourneyError;
+use crate::journeys::login;
 use crate::oidc::code;
 use crate::sessions::ClientInfo;
 use crate::sessions::Stage;
@@ -37,10 +38,11 @@ pub struct OtpForm {
 
 /// The parked request's language and login hint, if a client is waiting.
 async fn parked_hints(req: &HttpRequest, state: &IdpState) -> (Option<Language>, Option<String>) {
-    let Some(cookie) = req.cookie(&state.settings.cookie_name(flow::AUTH_REQUEST_COOKIE)) else {
+    let Some(cookie) = flow::auth_request_cookie_value(req, state) else {
         return (None, None);
     };
-    match code::parked(state, cookie.value()).await {
+    // Only hints: without them the page is shown in the browser's language, empty.
+    match code::parked(state, &cookie).await {
         Ok(Some(request)) => (request.language(), request.login_hint.clone()),
         _ => (None, None),
     }
@@ -106,12 +108,12 @@ pub async fn submit(
                 ))
                 .finish())
         }
-        Err(LoginError::InvalidCredentials) => {
+        Err(JourneyError::InvalidCredentials) => {
             // One message, not tied to either field: it must not tell which one was wrong.
             let errors = page.shown_errors([("email", "login_error_invalid")]);
             render_login(&page, form.email.trim(), StatusCode::OK, errors)
         }
-        Err(LoginError::Throttled(seconds)) => {
+        Err(JourneyError::Throttled(seconds)) => {
             let errors = vec![throttled(&page, "email", seconds)];
             render_login(
                 &page,
@@ -120,8 +122,7 @@ pub async fn submit(
                 errors,
             )
         }
-        Err(LoginError::App(e)) => Err(page.error(e)),
-        Err(_) => Err(page.error(crate::error::AppError::SessionExpired)),
+        Err(other) => Err(page.error(other)),
     }
 }
 
@@ -163,35 +164,18 @@ pub async fn submit_otp(
     page.check_csrf(&req, &form.csrf_token)?;
     let session = flow::session_in(&req, &state, &page, Stage::Otp).await?;
     match login::otp_step(&state, &session, &form.otp_code, client).await {
-        Ok(authenticated) => {
-            let mut response = flow::finish(
-                &req,
-                &state,
-                &page,
-                &authenticated.session,
-                flow::Landing::LoggedIn,
-            )
-            .await?;
-            flow::add_login_cookies(
-                &req,
-                &state,
-                &mut response,
-                &authenticated.session_token,
-                &authenticated.email,
-            )
-            .map_err(|e| page.error(e))?;
-            Ok(response)
+        Ok(signed_in) => {
+            flow::finish(&req, &state, &page, &signed_in, flow::Landing::LoggedIn).await
         }
-        Err(LoginError::WrongCode) => {
+        Err(JourneyError::WrongCode) => {
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);
             render_otp(&page, StatusCode::UNPROCESSABLE_ENTITY, errors)
         }
-        Err(LoginError::Throttled(seconds)) => render_otp(
+        Err(JourneyError::Throttled(seconds)) => render_otp(
             &page,
             StatusCode::TOO_MANY_REQUESTS,
             vec![throttled(&page, "otp_code", seconds)],
         ),
-        Err(LoginError::App(e)) => Err(page.error(e)),
-        Err(_) => Err(page.error(crate::error::AppError::SessionExpired)),
+        Err(other) => Err(page.error(other)),
     }
 }

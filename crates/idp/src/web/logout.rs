@@ -1,6 +1,6 @@
-//! GET/POST /logout: the end_session_endpoint. With a valid `id_token_hint` for the person
-//! logged in here, the session ends at once; otherwise the person confirms first (a bare link
-//! must not log anyone out). Then back to the client's registered URI with `state`, or a page.
+//! GET/POST /logout: the end_session_endpoint. `oidc::logout::decide` says whether the session
+//! ends at once, after a confirmation, or not at all; then back to the client's registered URI
+//! with `state`, or a page.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,7 +9,7 @@ use super::flow;
 use super::page::{Page, PageError};
 use crate::domain::Language;
 use crate::journeys::logout;
-use crate::oidc::logout::{self as rp_logout, LogoutError, LogoutParams};
+use crate::oidc::logout::{self as rp_logout, LogoutDecision, LogoutParams};
 use crate::state::IdpState;
 
 pub async fn get(
@@ -39,18 +39,6 @@ async fn handle(
         .as_deref()
         .and_then(Language::from_ui_locales);
     let page = Page::new(&req, &state, hint);
-    let request = match rp_logout::check(&state, &params).await {
-        Ok(request) => request,
-        Err(LogoutError::App(e)) => return Err(page.error(e)),
-        Err(_) => {
-            return page.message(
-                StatusCode::BAD_REQUEST,
-                "logout_title",
-                &["logout_error"],
-                None,
-            );
-        }
-    };
     let session = flow::current_session(&req, &state)
         .await
         .map_err(|e| page.error(e))?;
@@ -58,28 +46,29 @@ async fn handle(
         && page
             .check_csrf(&req, params.csrf_token.as_deref().unwrap_or_default())
             .is_ok();
-    let hint_matches = match (&session, &request.hinted_subject) {
-        (Some(s), Some(sub)) => &s.user_id == sub,
-        (None, _) => true, // nothing to end here
-        (Some(_), None) => false,
+    let decision = rp_logout::decide(&state, &params, session.as_ref(), confirmed)
+        .await
+        .map_err(|e| page.error(e))?;
+    let redirect = match decision {
+        LogoutDecision::UnregisteredRedirect => {
+            return page.message(
+                StatusCode::BAD_REQUEST,
+                "logout_title",
+                &["logout_error"],
+                None,
+            );
+        }
+        LogoutDecision::Confirm => return confirm_page(&page, &params),
+        LogoutDecision::LogOut { redirect } => redirect,
     };
-    if !(hint_matches || confirmed) {
-        return confirm_page(&page, &params);
-    }
     if let Some(session) = &session {
         logout::logout(&state, &session.user_id, &session.id_hash)
             .await
             .map_err(|e| page.error(e))?;
     }
     let cookie = flow::expired(&state, &state.settings.session.cookie_name);
-    match request.redirect {
-        Some(uri) => {
-            let location = match &request.state {
-                Some(s) => uri.with_params(&[("state", s)]),
-                None => uri.as_str().to_owned(),
-            };
-            Ok(page.redirect(&location).cookie(cookie).finish())
-        }
+    match redirect {
+        Some(location) => Ok(page.redirect(&location).cookie(cookie).finish()),
         None => {
             let mut response = page.message(
                 StatusCode::OK,

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::flow;
 use super::page::{Page, PageError};
-use crate::error::AppError;
-use crate::journeys::otp_setup::{self, Completion, OtpSetupError};
+use crate::journeys::JourneyError;
+use crate::journeys::otp_setup::{self, Completion};
 use crate::sessions::ClientInfo;
 use crate::sessions::Stage;
 use crate::state::IdpState;
@@ -59,25 +59,16 @@ pub async fn submit(
     };
     match otp_setup::complete(&state, &session, completion, client).await {
         Ok(completed) => {
-            let mut response = flow::finish(
+            flow::finish(
                 &req,
                 &state,
                 &page,
-                &completed.session,
+                &completed.signed_in,
                 flow::Landing::AccountReady,
             )
-            .await?;
-            flow::add_login_cookies(
-                &req,
-                &state,
-                &mut response,
-                &completed.session_token,
-                &completed.email,
-            )
-            .map_err(|e| page.error(e))?;
-            Ok(response)
+            .await
         }
-        Err(OtpSetupError::WrongCode) => {
+        Err(JourneyError::WrongCode) => {
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);
             render(
                 &page,
@@ -90,8 +81,8 @@ pub async fn submit(
             )
             .await
         }
-        Err(OtpSetupError::DeviceNameTooLong) => {
-            let errors = page.shown_errors([("device_name", "device_name_error_too_long")]);
+        Err(JourneyError::Form(errors)) => {
+            let errors = page.field_errors(&errors);
             render(
                 &page,
                 &state,
@@ -103,8 +94,7 @@ pub async fn submit(
             )
             .await
         }
-        Err(OtpSetupError::NotInSetup) => Err(page.error(AppError::SessionExpired)),
-        Err(OtpSetupError::App(e)) => Err(page.error(e)),
+        Err(other) => Err(page.error(other)),
     }
 }
 
@@ -119,10 +109,7 @@ async fn render(
 ) -> Result<HttpResponse, PageError> {
     let view = otp_setup::begin(state, session)
         .await
-        .map_err(|e| match e {
-            OtpSetupError::App(e) => page.error(e),
-            _ => page.error(AppError::SessionExpired),
-        })?;
+        .map_err(|e| page.error(e))?;
     let mut ctx = page.context(&page.text("otp_setup_title"));
     ctx.insert("qr_svg", &view.qr_svg);
     ctx.insert("manual_key", &view.manual_key);

@@ -7,7 +7,7 @@ use tera::Context;
 
 use super::cookies;
 use crate::domain::Language;
-use crate::error::AppError;
+use crate::journeys::JourneyError;
 use crate::sessions::csrf::{self, CsrfCookie};
 use crate::state::IdpState;
 
@@ -118,6 +118,11 @@ impl Page {
             .collect()
     }
 
+    /// A journey's field errors, in the page language.
+    pub fn field_errors(&self, errors: &[crate::journeys::FieldError]) -> Vec<ShownError> {
+        self.shown_errors(errors.iter().map(|e| (e.field, e.message_key.as_str())))
+    }
+
     pub fn render(
         &self,
         status: StatusCode,
@@ -180,7 +185,7 @@ impl Page {
         }
     }
 
-    pub fn error(&self, error: impl Into<AppError>) -> PageError {
+    pub fn error(&self, error: impl Into<JourneyError>) -> PageError {
         PageError(Box::new(PageErrorInner {
             error: error.into(),
             lang: self.lang,
@@ -198,7 +203,7 @@ impl Page {
         ) {
             Ok(())
         } else {
-            Err(self.error(AppError::Csrf))
+            Err(self.error(JourneyError::Csrf))
         }
     }
 }
@@ -207,7 +212,7 @@ impl Page {
 pub struct PageError(Box<PageErrorInner>);
 
 pub struct PageErrorInner {
-    error: AppError,
+    error: JourneyError,
     lang: Language,
     state: IdpState,
 }
@@ -232,46 +237,116 @@ impl std::fmt::Display for PageError {
     }
 }
 
+/// The page an error is shown as: its status, title, paragraphs and the link under them.
+struct ErrorPage {
+    status: StatusCode,
+    title: &'static str,
+    paragraphs: &'static [&'static str],
+    link: (&'static str, &'static str),
+}
+
+const TO_LOGIN: (&str, &str) = ("/login", "to_login");
+
+impl ErrorPage {
+    fn of(error: &JourneyError) -> Self {
+        let page = |status, title, paragraphs| ErrorPage {
+            status,
+            title,
+            paragraphs,
+            link: TO_LOGIN,
+        };
+        match error {
+            JourneyError::NotFound => page(
+                StatusCode::NOT_FOUND,
+                "not_found_title",
+                &["not_found_body"],
+            ),
+            JourneyError::Csrf => page(StatusCode::FORBIDDEN, "csrf_title", &["csrf_body"]),
+            JourneyError::SessionExpired => page(
+                StatusCode::FORBIDDEN,
+                "session_expired_title",
+                &["session_expired_body"],
+            ),
+            JourneyError::InvalidInvitation => page(
+                StatusCode::GONE,
+                "invitation_invalid_title",
+                &["invitation_invalid_body", "invitation_invalid_help"],
+            ),
+            JourneyError::InvalidResetLink => ErrorPage {
+                link: ("/password/forgot", "forgot_title"),
+                ..page(
+                    StatusCode::GONE,
+                    "reset_invalid_title",
+                    &["reset_invalid_body"],
+                )
+            },
+            JourneyError::Throttled(_) | JourneyError::MailLimit => page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled_title",
+                &["throttled_body"],
+            ),
+            JourneyError::NotAllowed => page(
+                StatusCode::FORBIDDEN,
+                "not_allowed_title",
+                &["not_allowed_body"],
+            ),
+            JourneyError::UnknownUser | JourneyError::UnknownOrganisation => page(
+                StatusCode::NOT_FOUND,
+                "not_found_title",
+                &["not_found_body"],
+            ),
+            JourneyError::Fault(_) => page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error_title",
+                &["error_body"],
+            ),
+            JourneyError::BadRequest(_)
+            | JourneyError::InvalidCredentials
+            | JourneyError::WrongCode
+            | JourneyError::Form(_)
+            | JourneyError::AlreadyRegistered(_)
+            | JourneyError::OtherOrganisation(_)
+            | JourneyError::OrganisationMismatch => page(
+                StatusCode::BAD_REQUEST,
+                "bad_request_title",
+                &["bad_request_body"],
+            ),
+        }
+    }
+}
+
+/// The one place an error becomes a page, in the person's language. A fault is logged once,
+/// with the request id, by `request_span`; the page never shows its details.
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
-        match self.error {
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Csrf | AppError::SessionExpired => StatusCode::FORBIDDEN,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        ErrorPage::of(&self.error).status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (title, body) = match self.error {
-            AppError::NotFound => ("not_found_title", "not_found_body"),
-            AppError::Csrf => ("csrf_title", "csrf_body"),
-            AppError::SessionExpired => ("session_expired_title", "session_expired_body"),
-            AppError::BadRequest(_) => ("bad_request_title", "bad_request_body"),
-            _ => {
-                tracing::error!(error = %self.error, "request failed");
-                ("error_title", "error_body")
-            }
-        };
+        let shown = ErrorPage::of(&self.error);
         let templates = &self.state.templates;
         let help = &self.state.settings.mail.help_address;
         let mut ctx = Context::new();
         ctx.insert("lang", self.lang.code());
         ctx.insert("t", templates.catalogue(self.lang));
-        ctx.insert("title", &templates.text(self.lang, title));
-        ctx.insert(
-            "paragraphs",
-            &[templates
-                .text(self.lang, body)
-                .replace("{help_address}", help)],
-        );
+        ctx.insert("title", &templates.text(self.lang, shown.title));
+        let paragraphs: Vec<String> = shown
+            .paragraphs
+            .iter()
+            .map(|key| {
+                templates
+                    .text(self.lang, key)
+                    .replace("{help_address}", help)
+            })
+            .collect();
+        ctx.insert("paragraphs", &paragraphs);
         ctx.insert("language_switch", "");
-        ctx.insert("link_href", "/login");
-        ctx.insert("link_text", &templates.text(self.lang, "to_login"));
+        ctx.insert("link_href", shown.link.0);
+        ctx.insert("link_text", &templates.text(self.lang, shown.link.1));
         let html = templates
             .render("pages/error.html", &ctx)
             .unwrap_or_else(|_| "<!doctype html><title>Error</title><h1>Error</h1>".to_owned());
-        HttpResponse::build(self.status_code())
+        HttpResponse::build(shown.status)
             .content_type("text/html; charset=utf-8")
             .body(html)
     }

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::flow;
 use super::page::{Page, PageError, ShownError};
 use crate::domain::{Email, Language};
-use crate::journeys::password_reset::{self, ResetError};
+use crate::journeys::JourneyError;
+use crate::journeys::password_reset;
 use crate::sessions::ClientInfo;
 use crate::state::IdpState;
 
@@ -99,15 +100,6 @@ fn render_reset(
     page.render(status, "pages/reset_password.html", &ctx)
 }
 
-fn invalid_link(page: &Page) -> Result<HttpResponse, PageError> {
-    page.message(
-        StatusCode::GONE,
-        "reset_invalid_title",
-        &["reset_invalid_body"],
-        Some(("/password/forgot", "forgot_title")),
-    )
-}
-
 pub async fn show_reset(
     req: HttpRequest,
     state: web::Data<IdpState>,
@@ -118,8 +110,7 @@ pub async fn show_reset(
             let page = Page::new(&req, &state, Language::from_tag(&user.language));
             render_reset(&page, &user.email, false, StatusCode::OK, Vec::new())
         }
-        Err(ResetError::App(e)) => Err(Page::new(&req, &state, None).error(e)),
-        Err(_) => invalid_link(&Page::new(&req, &state, None)),
+        Err(e) => Err(Page::new(&req, &state, None).error(e)),
     }
 }
 
@@ -152,23 +143,11 @@ pub async fn submit_reset(
         Ok(()) => Ok(page
             .redirect(&format!("/login?reset=done&lang={}", page.lang))
             .finish()),
-        Err(ResetError::Invalid(violations)) => {
-            let (_, user) = match password_reset::open(&state, &token).await {
-                Ok(found) => found,
-                Err(_) => return invalid_link(&page),
-            };
-            let keys: Vec<(&str, String)> = violations
-                .iter()
-                .map(|v| {
-                    let field = if *v == crate::domain::PasswordViolation::Mismatch {
-                        "password_confirm"
-                    } else {
-                        "password"
-                    };
-                    (field, format!("password_error_{}", v.key()))
-                })
-                .collect();
-            let errors = page.shown_errors(keys.iter().map(|(f, k)| (*f, k.as_str())));
+        Err(JourneyError::Form(errors)) => {
+            let (_, user) = password_reset::open(&state, &token)
+                .await
+                .map_err(|e| page.error(e))?;
+            let errors = page.field_errors(&errors);
             render_reset(
                 &page,
                 &user.email,
@@ -177,7 +156,6 @@ pub async fn submit_reset(
                 errors,
             )
         }
-        Err(ResetError::InvalidLink) => invalid_link(&page),
-        Err(ResetError::App(e)) => Err(page.error(e)),
+        Err(e) => Err(page.error(e)),
     }
 }

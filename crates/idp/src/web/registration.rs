@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::page::{Page, PageError};
 use crate::domain::Language;
-use crate::journeys::registration::{self, OpenInvitation, RegistrationError, RegistrationForm};
+use crate::journeys::JourneyError;
+use crate::journeys::registration::{self, OpenInvitation, RegistrationForm};
 use crate::sessions::ClientInfo;
 use crate::state::IdpState;
 
@@ -39,7 +40,7 @@ pub async fn show(
             let last = open.user.last_name.clone().unwrap_or_default();
             render_form(&page, &open, &first, &last, StatusCode::OK, Vec::new())
         }
-        Err(e) => failure(&Page::new(&req, &state, None), e),
+        Err(e) => Err(Page::new(&req, &state, None).error(e)),
     }
 }
 
@@ -65,15 +66,11 @@ pub async fn submit(
             let cookie = super::flow::session_cookie(&state, registered.session_token.expose());
             Ok(page.redirect("/otp/setup").cookie(cookie).finish())
         }
-        Err(RegistrationError::Invalid(errors)) => {
+        Err(JourneyError::Form(errors)) => {
             let open = registration::open(&state, &token)
                 .await
-                .map_err(|e| page.error(anyhow_of(e)))?;
-            let shown = page.shown_errors(
-                errors
-                    .iter()
-                    .map(|e| (e.field.id(), e.message_key.as_str())),
-            );
+                .map_err(|e| page.error(e))?;
+            let shown = page.field_errors(&errors);
             render_form(
                 &page,
                 &open,
@@ -83,7 +80,7 @@ pub async fn submit(
                 shown,
             )
         }
-        Err(e) => failure(&page, e),
+        Err(e) => Err(page.error(e)),
     }
 }
 
@@ -106,23 +103,4 @@ fn render_form(
     ctx.insert("action", page.path());
     ctx.insert("login_href", page.login_href());
     page.render(status, "pages/registration.html", &ctx)
-}
-
-fn failure(page: &Page, error: RegistrationError) -> Result<HttpResponse, PageError> {
-    match error {
-        RegistrationError::InvalidLink => page.message(
-            StatusCode::GONE,
-            "invitation_invalid_title",
-            &["invitation_invalid_body", "invitation_invalid_help"],
-            Some((page.login_href(), "to_login")),
-        ),
-        other => Err(page.error(anyhow_of(other))),
-    }
-}
-
-fn anyhow_of(error: RegistrationError) -> crate::error::AppError {
-    match error {
-        RegistrationError::App(e) => e,
-        other => crate::error::AppError::Internal(anyhow::anyhow!(other.to_string())),
-    }
 }

@@ -1,5 +1,7 @@
 //! The tracing span of each request. It names the route pattern (`/invitation/{token}`), never
-//! the path or query: those carry one-time tokens, codes and e-mail addresses.
+//! the path or query: those carry one-time tokens, codes and e-mail addresses. A request that
+//! failed on a fault (status 500 and up) is logged here, once, with its request id and the
+//! fault; pages and protocol errors only describe it.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -26,13 +28,20 @@ impl RootSpanBuilder for RedactedRootSpan {
         span: Span,
         outcome: &Result<ServiceResponse<B>, actix_web::Error>,
     ) {
-        let status = match outcome {
-            Ok(response) => response.status().as_u16(),
-            Err(error) => error.as_response_error().status_code().as_u16(),
+        let (status, error) = match outcome {
+            Ok(response) => (
+                response.status().as_u16(),
+                response.response().error().map(ToString::to_string),
+            ),
+            Err(error) => (
+                error.as_response_error().status_code().as_u16(),
+                Some(error.to_string()),
+            ),
         };
         span.record("status", status);
         if status >= 500 {
-            span.in_scope(|| tracing::warn!(status, "request failed"));
+            let error = error.unwrap_or_default();
+            span.in_scope(|| tracing::error!(status, error = %error, "request failed"));
         }
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use idp::clock::Clock;
 use idp::domain::totp::step_at;
 use idp::domain::{Email, Language};
-use idp::journeys::account::{self, AccountError, Actor};
+use idp::journeys::JourneyError;
+use idp::journeys::account::{self, Actor};
 use idp::oidc::client::AuthMethod;
 use idp::storage::models::AuditEvent;
 use reqwest::StatusCode;
@@ -851,11 +852,11 @@ async fn staff_resend_an_invitation(backend: Backend) {
     // Once registered there is nothing to resend.
     assert!(matches!(
         account::resend_invitation(&app.state, &staff(), &email(MARCO)).await,
-        Err(AccountError::AlreadyRegistered)
+        Err(JourneyError::AlreadyRegistered(_))
     ));
     assert!(matches!(
         account::resend_invitation(&app.state, &staff(), &email("niemand@ek88.nl")).await,
-        Err(AccountError::UnknownUser)
+        Err(JourneyError::UnknownUser)
     ));
     assert!(has_row(
         &audit_rows(&app).await,
@@ -1028,27 +1029,27 @@ async fn a_superuser_manages_only_their_own_organisation(backend: Backend) {
     let address = email(MARCO);
     assert!(matches!(
         account::resend_invitation(&app.state, &outsider, &address).await,
-        Err(AccountError::NotAllowed)
+        Err(JourneyError::NotAllowed)
     ));
     assert!(matches!(
         account::reset_authenticator(&app.state, &outsider, &address).await,
-        Err(AccountError::NotAllowed)
+        Err(JourneyError::NotAllowed)
     ));
     assert!(matches!(
         account::end_sessions(&app.state, &outsider, &address).await,
-        Err(AccountError::NotAllowed)
+        Err(JourneyError::NotAllowed)
     ));
     assert!(matches!(
         account::list_sessions(&app.state, &outsider, &address).await,
-        Err(AccountError::NotAllowed)
+        Err(JourneyError::NotAllowed)
     ));
     assert!(matches!(
         account::disable(&app.state, &outsider, &address).await,
-        Err(AccountError::NotAllowed)
+        Err(JourneyError::NotAllowed)
     ));
     assert!(matches!(
         account::enable(&app.state, &outsider, &address).await,
-        Err(AccountError::NotAllowed)
+        Err(JourneyError::NotAllowed)
     ));
     assert_eq!(
         user(&app, MARCO).await.status.as_str(),

@@ -414,7 +414,8 @@ async fn a_burst_of_codes_cannot_pass_the_limit(backend: Backend) {
 
 /// A superuser's invitations count against the same hourly per-address mail limit.
 async fn invitation_mails_from_superusers_are_rate_limited(backend: Backend) {
-    use idp::journeys::invitation::{InviteCommand, InviteError, Inviter, invite};
+    use idp::journeys::JourneyError;
+    use idp::journeys::invitation::{InviteCommand, Inviter, invite};
     let app = spawn_app(backend).await;
     let org = app.create_organisation("EK88").await;
     let superuser = idp::storage::models::User {
@@ -452,7 +453,7 @@ async fn invitation_mails_from_superusers_are_rate_limited(backend: Backend) {
     }
     assert!(matches!(
         invite(&app.state, command()).await,
-        Err(InviteError::RateLimited)
+        Err(JourneyError::MailLimit)
     ));
     // HCC staff are not limited.
     let staff = InviteCommand {

@@ -42,11 +42,7 @@ pub async fn exchange(
         amr: None,
         sid: None,
     };
-    let access_token = state.keys.sign(Some("at+jwt"), &claims).map_err(|e| {
-        OAuthError::from(crate::error::AppError::Internal(anyhow::anyhow!(
-            "signing failed: {e}"
-        )))
-    })?;
+    let access_token = state.keys.sign(Some("at+jwt"), &claims)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

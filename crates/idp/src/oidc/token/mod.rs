@@ -13,7 +13,6 @@ use super::error::{OAuthError, OAuthErrorCode};
 use super::form::FormParams;
 use crate::domain::Scope;
 use crate::domain::scope::OPENID;
-use crate::error::AppError;
 use crate::state::IdpState;
 
 /// Answers a token request of an authenticated client by its grant type.
@@ -93,10 +92,6 @@ pub async fn respond(
     Ok(response)
 }
 
-fn sign_error(e: crate::keys::KeyError) -> OAuthError {
-    OAuthError::from(AppError::Internal(anyhow::anyhow!("signing failed: {e}")))
-}
-
 /// Signs the access token (RFC 9068) and, for the openid scope, the ID token.
 pub fn mint(
     state: &IdpState,
@@ -124,10 +119,7 @@ pub fn mint(
         amr: Some(amr_list(&auth.amr)),
         sid: session_sid.clone(),
     };
-    let access_token = state
-        .keys
-        .sign(Some("at+jwt"), &access)
-        .map_err(sign_error)?;
+    let access_token = state.keys.sign(Some("at+jwt"), &access)?;
     let id_token = if scope.contains(OPENID) {
         let claims = IdTokenClaims {
             iss: settings.issuer.clone(),
@@ -144,7 +136,7 @@ pub fn mint(
             at_hash: Some(at_hash(&access_token)),
             user,
         };
-        Some(state.keys.sign(None, &claims).map_err(sign_error)?)
+        Some(state.keys.sign(None, &claims)?)
     } else {
         None
     };
