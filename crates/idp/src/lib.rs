@@ -13,6 +13,7 @@ pub mod journeys;
 pub mod keys;
 pub mod oidc;
 pub mod outbound;
+pub mod outbox;
 pub mod sessions;
 pub mod startup;
 pub mod state;

@@ -10,7 +10,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
-use crate::email::{MailTransport, OutboxWorker};
+use crate::email::{MailDelivery, MailTransport};
+use crate::outbox::Worker;
 use crate::state::IdpState;
 use crate::storage::Db;
 
@@ -44,8 +45,7 @@ impl Application {
         ));
         let worker = outbox_worker(&state)?;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
-        let backchannel =
-            tokio::spawn(crate::oidc::backchannel::BackchannelWorker::new(state.clone())?.run());
+        let backchannel = tokio::spawn(crate::oidc::backchannel::worker(&state)?.run());
         let worker = tokio::spawn(async move {
             // The key refresher and housekeeping live as long as the outbox worker: all stop
             // together.
@@ -104,16 +104,16 @@ async fn housekeeping(state: IdpState) {
     }
 }
 
-/// The outbox worker of this node, sending through the configured transport.
-pub fn outbox_worker(state: &IdpState) -> anyhow::Result<OutboxWorker> {
-    let transport = MailTransport::from_settings(&state.settings.mail)?;
-    Ok(OutboxWorker::with_waker(
+/// The mail outbox worker of this node, sending through the configured transport.
+pub fn outbox_worker(state: &IdpState) -> anyhow::Result<Worker<MailDelivery>> {
+    let mail = &state.settings.mail;
+    let transport = MailTransport::from_settings(mail)?;
+    Ok(Worker::new(
         state.db.clone(),
-        transport,
         state.clock.clone(),
-        state.settings.mail.clone(),
-        state.keyring.clone(),
+        mail.outbox_policy(),
         state.outbox_wake.clone(),
+        MailDelivery::new(transport, mail.clone(), state.keyring.clone()),
     ))
 }
 

@@ -7,7 +7,7 @@ pub mod worker;
 
 pub use render::{MailRenderer, RenderedMail};
 pub use transport::MailTransport;
-pub use worker::OutboxWorker;
+pub use worker::{MailDelivery, MailQueue};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -46,6 +46,7 @@ pub fn enqueue(
             claimed_until: None,
             sent_at: None,
             last_error: None,
+            given_up_at: None,
         },
     )?;
     Ok(id)

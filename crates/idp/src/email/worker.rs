@@ -1,127 +1,119 @@
-//! The outbox worker: claims due mails, sends them, and reschedules failures with exponential
-//! backoff. Woken at once when a mail is queued, and by a timer otherwise.
+//! Delivering the mail outbox (worked by `crate::outbox`): each claimed mail is opened, built
+//! and handed to the transport; once sent its bodies are blanked. A permanent rejection is
+//! retried only daily and the row kept for the operator; other failures back off.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::Notify;
-
-use super::transport::{MailTransport, SendError, build_message};
-use crate::clock::SharedClock;
+use super::transport::{MailTransport, build_message};
+use crate::clock::UnixTime;
 use crate::config::MailSettings;
 use crate::crypto::Keyring;
+use crate::outbox::{Attempt, Delivery, Queue, Settled};
 use crate::storage::models::OutboxMail;
-use crate::storage::{Db, DbError, outbox};
+use crate::storage::{DbConnection, DbError, outbox};
 
-/// Mails are claimed one at a time, just before sending: a claim never outlives a slow batch.
-const BATCH: i64 = 1;
+/// The mail outbox table.
+pub struct MailQueue;
 
-#[derive(Clone)]
-pub struct OutboxWorker {
-    db: Db,
-    transport: MailTransport,
-    clock: SharedClock,
-    settings: Arc<MailSettings>,
-    keyring: Keyring,
-    wake: Arc<Notify>,
+impl Queue for MailQueue {
+    type Item = OutboxMail;
+
+    fn claim(
+        conn: &mut DbConnection,
+        now: UnixTime,
+        lease: i64,
+    ) -> Result<Vec<OutboxMail>, DbError> {
+        outbox::claim_due(conn, now, lease, 1)
+    }
+
+    fn id(item: &OutboxMail) -> &str {
+        &item.id
+    }
+
+    fn attempts(item: &OutboxMail) -> i32 {
+        item.attempts
+    }
+
+    fn created_at(item: &OutboxMail) -> UnixTime {
+        item.created_at
+    }
+
+    fn mark_delivered(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), DbError> {
+        outbox::mark_delivered(conn, id, now)
+    }
+
+    fn mark_failed(
+        conn: &mut DbConnection,
+        id: &str,
+        error: &str,
+        next: UnixTime,
+        given_up: Option<UnixTime>,
+    ) -> Result<(), DbError> {
+        outbox::mark_failed(conn, id, error, next, given_up)
+    }
 }
 
-impl OutboxWorker {
-    /// `wake` is notified by whoever queues a mail, after the transaction committed.
-    pub fn with_waker(
-        db: Db,
-        transport: MailTransport,
-        clock: SharedClock,
-        settings: MailSettings,
-        keyring: Keyring,
-        wake: Arc<Notify>,
-    ) -> Self {
+/// How long a permanently rejected mail waits before it is tried again.
+const REJECTED_RETRY_SECONDS: i64 = 86_400;
+
+/// Sends mail through the configured transport.
+#[derive(Clone)]
+pub struct MailDelivery {
+    transport: MailTransport,
+    settings: Arc<MailSettings>,
+    keyring: Keyring,
+}
+
+impl MailDelivery {
+    pub fn new(transport: MailTransport, settings: MailSettings, keyring: Keyring) -> Self {
         Self {
-            db,
             transport,
-            clock,
             settings: Arc::new(settings),
             keyring,
-            wake,
         }
     }
+}
 
-    /// Runs until the task is dropped.
-    pub async fn run(self) {
-        let interval = Duration::from_millis(self.settings.poll_interval_ms.max(10));
-        loop {
-            match self.drain().await {
-                Ok(0) => {}
-                Ok(_) => continue,
-                Err(e) => tracing::warn!(error = %e, "outbox: database unavailable"),
-            }
-            let _ = tokio::time::timeout(interval, self.wake.notified()).await;
-        }
-    }
+impl Delivery for MailDelivery {
+    type Queue = MailQueue;
+    const NAME: &'static str = "mail";
 
-    /// Sends every mail that is due now; returns how many were attempted.
-    pub async fn drain(&self) -> Result<usize, DbError> {
-        let now = self.clock.now();
-        let claim = self.settings.claim_seconds;
-        let due = self
-            .db
-            .run(move |conn| outbox::claim_due(conn, now, claim, BATCH))
-            .await?;
-        let count = due.len();
-        for mail in due {
-            self.deliver(mail).await?;
-        }
-        Ok(count)
-    }
-
-    async fn deliver(&self, mail: OutboxMail) -> Result<(), DbError> {
-        let result = match super::open_bodies(&self.keyring, &mail)
-            .map_err(|e| SendError::Build(e.to_string()))
+    async fn deliver(&self, mail: &OutboxMail) -> Attempt {
+        let built = super::open_bodies(&self.keyring, mail)
+            .map_err(|e| super::transport::SendError::Build(e.to_string()))
             .and_then(|(text, html)| {
                 build_message(
-                    &mail,
+                    mail,
                     &text,
                     &html,
                     &self.settings.from,
                     &self.settings.reply_to,
                 )
-            }) {
+            });
+        let sent = match built {
             Ok(message) => self.transport.send(message).await,
             Err(e) => Err(e),
         };
-        let now = self.clock.now();
-        let id = mail.id.clone();
-        match result {
-            Ok(()) => {
-                tracing::info!(mail_id = %id, kind = %mail.kind, "mail sent");
-                self.db
-                    .run(move |conn| outbox::mark_sent(conn, &id, now))
-                    .await
-            }
-            Err(e) => {
-                let next = if e.is_permanent() {
-                    // Keep the row for the operator; retry only daily.
-                    now + 86_400
-                } else {
-                    now + self.backoff(mail.attempts)
-                };
-                tracing::warn!(mail_id = %id, kind = %mail.kind, attempts = mail.attempts + 1,
-                    retry_in = next - now, error = %e, "mail not sent, will retry");
-                let error = e.to_string();
-                self.db
-                    .run(move |conn| outbox::mark_failed(conn, &id, &error, next))
-                    .await
-            }
+        match sent {
+            Ok(()) => Attempt::Delivered,
+            Err(e) if e.is_permanent() => Attempt::Rejected {
+                error: e.to_string(),
+                retry_after: REJECTED_RETRY_SECONDS,
+            },
+            Err(e) => Attempt::Failed(e.to_string()),
         }
     }
 
-    /// base · 2^attempts, capped.
-    fn backoff(&self, attempts: i32) -> i64 {
-        let exp = attempts.clamp(0, 20) as u32;
-        self.settings
-            .retry_base_seconds
-            .max(1)
-            .saturating_mul(1_i64 << exp)
-            .min(self.settings.retry_max_seconds.max(1))
+    fn record(
+        &self,
+        conn: &mut DbConnection,
+        mail: &OutboxMail,
+        settled: &Settled<'_>,
+        _now: UnixTime,
+    ) -> Result<(), DbError> {
+        if let Settled::Delivered { .. } = settled {
+            outbox::blank_bodies(conn, &mail.id)?;
+        }
+        Ok(())
     }
 }

@@ -1,19 +1,18 @@
 //! Back-Channel Logout 1.0: when a session ends, every client that received tokens in it and
 //! registered a `backchannel_logout_uri` gets a signed logout token (§2.4) POSTed to it (§2.5).
-//! The notice is committed with the session end (storage::logout_notices) and delivered by this
-//! worker with retries and backoff; the token is signed at delivery, so it is fresh whenever
+//! The notice is committed with the session end (storage::logout_notices) and delivered through
+//! `crate::outbox` with retries and backoff (`oidc.backchannel_*`); the token is signed at delivery, so it is fresh whenever
 //! the relying party comes back. Each outcome is audited. Delivery goes through `outbound`: a
 //! URI that resolves to a loopback, private or link-local address is never called (unless
 //! `oidc.backchannel_allow_private_networks`), and such a notice is given up at once.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use super::claims::sid;
 use crate::outbound::{OutboundClient, Outcome};
+use crate::outbox::{Attempt, Delivery, Queue, Settled, Worker};
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::logout_notices::{self, LogoutNotice};
@@ -22,11 +21,6 @@ use crate::storage::{DbConnection, DbError};
 use crate::telemetry::Untrusted;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-const CLAIM_SECONDS: i64 = 60;
-const RETRY_BASE_SECONDS: i64 = 2;
-const RETRY_MAX_SECONDS: i64 = 3600;
-/// After a day a notice is pointless: the relying party's own session limits have applied.
-const GIVE_UP_AFTER_SECONDS: i64 = 86_400;
 
 #[derive(Debug, Serialize)]
 struct LogoutToken {
@@ -68,55 +62,74 @@ pub fn enqueue(
     )
 }
 
-/// Delivers queued notices; woken when one is queued, and by a timer otherwise.
-#[derive(Clone)]
-pub struct BackchannelWorker {
-    state: IdpState,
-    http: OutboundClient,
-    wake: Arc<Notify>,
+/// The back-channel logout notices table.
+pub struct LogoutQueue;
+
+impl Queue for LogoutQueue {
+    type Item = LogoutNotice;
+
+    fn claim(conn: &mut DbConnection, now: i64, lease: i64) -> Result<Vec<LogoutNotice>, DbError> {
+        logout_notices::claim_due(conn, now, lease, 1)
+    }
+
+    fn id(item: &LogoutNotice) -> &str {
+        &item.id
+    }
+
+    fn attempts(item: &LogoutNotice) -> i32 {
+        item.attempts
+    }
+
+    fn created_at(item: &LogoutNotice) -> i64 {
+        item.created_at
+    }
+
+    fn mark_delivered(conn: &mut DbConnection, id: &str, now: i64) -> Result<(), DbError> {
+        logout_notices::mark_delivered(conn, id, now)
+    }
+
+    fn mark_failed(
+        conn: &mut DbConnection,
+        id: &str,
+        error: &str,
+        next: i64,
+        given_up: Option<i64>,
+    ) -> Result<(), DbError> {
+        logout_notices::mark_failed(conn, id, error, next, given_up)
+    }
 }
 
-impl BackchannelWorker {
-    pub fn new(state: IdpState) -> anyhow::Result<Self> {
-        let oidc = &state.settings.oidc;
-        let http = OutboundClient::new(
-            Duration::from_secs(oidc.backchannel_timeout_seconds),
-            oidc.backchannel_allow_private_networks,
-        )?;
-        let wake = state.backchannel_wake.clone();
-        Ok(Self { state, http, wake })
-    }
+/// Signs a logout token at delivery and POSTs it (through `outbound`).
+#[derive(Clone)]
+pub struct LogoutDelivery {
+    state: IdpState,
+    http: OutboundClient,
+}
 
-    pub async fn run(self) {
-        loop {
-            match self.drain().await {
-                Ok(0) => {}
-                Ok(_) => continue,
-                Err(e) => tracing::warn!(error = %e, "back-channel logout: database unavailable"),
-            }
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
-        }
-    }
+/// This node's back-channel logout worker.
+pub fn worker(state: &IdpState) -> anyhow::Result<Worker<LogoutDelivery>> {
+    let oidc = &state.settings.oidc;
+    let http = OutboundClient::new(
+        Duration::from_secs(oidc.backchannel_timeout_seconds),
+        oidc.backchannel_allow_private_networks,
+    )?;
+    Ok(Worker::new(
+        state.db.clone(),
+        state.clock.clone(),
+        oidc.backchannel_policy(),
+        state.backchannel_wake.clone(),
+        LogoutDelivery {
+            state: state.clone(),
+            http,
+        },
+    ))
+}
 
-    /// Delivers every notice that is due now; returns how many were attempted.
-    pub async fn drain(&self) -> Result<usize, DbError> {
-        let mut attempted = 0;
-        loop {
-            let now = self.state.now();
-            let Some(notice) = self
-                .state
-                .db
-                .run(move |conn| logout_notices::claim_due(conn, now, CLAIM_SECONDS))
-                .await?
-            else {
-                return Ok(attempted);
-            };
-            attempted += 1;
-            self.deliver(notice).await?;
-        }
-    }
+impl Delivery for LogoutDelivery {
+    type Queue = LogoutQueue;
+    const NAME: &'static str = "backchannel_logout";
 
-    async fn deliver(&self, notice: LogoutNotice) -> Result<(), DbError> {
+    async fn deliver(&self, notice: &LogoutNotice) -> Attempt {
         let state = &self.state;
         let now = state.now();
         let token = LogoutToken {
@@ -129,57 +142,41 @@ impl BackchannelWorker {
             sid: sid(state, &notice.session_id_hash),
             events: serde_json::json!({ EVENT: {} }),
         };
-        // Err((why, retry)): not delivered; `retry` false when trying again cannot help.
-        let outcome = match state.keys.sign(Some("logout+jwt"), &token) {
-            Ok(jwt) => match self
-                .http
-                .post_form(&notice.uri, &[("logout_token", jwt.as_str())])
-                .await
-            {
-                Outcome::Answered(status, _) if status.is_success() => Ok(()),
-                Outcome::Answered(status, body) => Err((
-                    format!("answered {status}: {}", Untrusted(body.trim())),
-                    true,
-                )),
-                Outcome::Refused(why) => Err((format!("not called: {why}"), false)),
-                Outcome::Failed(e) => Err((Untrusted(&e).to_string(), true)),
-            },
-            Err(e) => Err((format!("signing failed: {e}"), true)),
+        let jwt = match state.keys.sign(Some("logout+jwt"), &token) {
+            Ok(jwt) => jwt,
+            Err(e) => return Attempt::Failed(format!("signing failed: {e}")),
         };
-        let (id, client_id, user_id) = (
-            notice.id.clone(),
-            notice.client_id.clone(),
-            notice.user_id.clone(),
-        );
-        let attempts = notice.attempts + 1;
-        let give_up =
-            now - notice.created_at >= GIVE_UP_AFTER_SECONDS || matches!(outcome, Err((_, false)));
-        let outcome = outcome.map_err(|(why, _)| why);
-        // The notice's new state and its audit event together.
-        state
-            .db
-            .transaction(move |conn| {
-                let mut record = match &outcome {
-                    Ok(()) => {
-                        logout_notices::mark_delivered(conn, &id, now)?;
-                        AuditRecord::success("backchannel_logout")
-                            .details(serde_json::json!({ "attempts": attempts }))
-                    }
-                    Err(error) => {
-                        let delay = RETRY_BASE_SECONDS.saturating_mul(1 << attempts.clamp(0, 20)).min(RETRY_MAX_SECONDS);
-                        logout_notices::mark_failed(conn, &id, error, now + delay, give_up.then_some(now))?;
-                        tracing::warn!(client_id = %client_id, attempts, error = %error, "back-channel logout not delivered");
-                        if !give_up {
-                            return Ok(());
-                        }
-                        AuditRecord::failure("backchannel_logout")
-                            .details(serde_json::json!({ "attempts": attempts, "error": error }))
-                    }
-                };
-                record = record.user(&user_id);
-                record.client_id = Some(client_id);
-                audit::record(conn, record, now)
-            })
+        match self
+            .http
+            .post_form(&notice.uri, &[("logout_token", jwt.as_str())])
             .await
+        {
+            Outcome::Answered(status, _) if status.is_success() => Attempt::Delivered,
+            Outcome::Answered(status, body) => {
+                Attempt::Failed(format!("answered {status}: {}", Untrusted(body.trim())))
+            }
+            Outcome::Refused(why) => Attempt::Refused(format!("not called: {why}")),
+            Outcome::Failed(e) => Attempt::Failed(Untrusted(&e).to_string()),
+        }
+    }
+
+    /// Every delivery, and every notice given up, is audited.
+    fn record(
+        &self,
+        conn: &mut DbConnection,
+        notice: &LogoutNotice,
+        settled: &Settled<'_>,
+        now: i64,
+    ) -> Result<(), DbError> {
+        let mut record = match settled {
+            Settled::Delivered { attempts } => AuditRecord::success("backchannel_logout")
+                .details(serde_json::json!({ "attempts": attempts })),
+            Settled::GivenUp { error, attempts } => AuditRecord::failure("backchannel_logout")
+                .details(serde_json::json!({ "attempts": attempts, "error": error })),
+            Settled::Retrying { .. } => return Ok(()),
+        };
+        record = record.user(&notice.user_id);
+        record.client_id = Some(notice.client_id.clone());
+        audit::record(conn, record, now)
     }
 }

@@ -1,5 +1,5 @@
-//! Back-channel logout notices waiting for, or done with, delivery. Claimed with a conditional
-//! update (as the mail outbox), so several nodes deliver each notice once.
+//! Back-channel logout notices waiting for, or done with, delivery; worked by `crate::outbox` as
+//! the mail outbox is, so several nodes deliver each notice once.
 
 use diesel::prelude::*;
 
@@ -31,70 +31,7 @@ pub fn enqueue(conn: &mut DbConnection, notice: &LogoutNotice) -> Result<(), DbE
     Ok(())
 }
 
-/// Claims one due notice until `now + claim_seconds`, if there is one.
-pub fn claim_due(
-    conn: &mut DbConnection,
-    now: UnixTime,
-    claim_seconds: i64,
-) -> Result<Option<LogoutNotice>, DbError> {
-    let open = || {
-        n::logout_notices
-            .filter(n::delivered_at.is_null())
-            .filter(n::given_up_at.is_null())
-            .filter(n::claimed_until.is_null().or(n::claimed_until.lt(now)))
-    };
-    let candidates: Vec<String> = open()
-        .filter(n::next_attempt_at.le(now))
-        .order(n::next_attempt_at.asc())
-        .limit(5)
-        .select(n::id)
-        .load(conn)?;
-    for id in candidates {
-        let won = diesel::update(open().filter(n::id.eq(&id)))
-            .set(n::claimed_until.eq(now + claim_seconds))
-            .execute(conn)?;
-        if won == 1 {
-            return Ok(n::logout_notices
-                .find(&id)
-                .select(LogoutNotice::as_select())
-                .first(conn)
-                .optional()?);
-        }
-    }
-    Ok(None)
-}
-
-pub fn mark_delivered(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), DbError> {
-    diesel::update(n::logout_notices.find(id))
-        .set((
-            n::delivered_at.eq(now),
-            n::claimed_until.eq(None::<i64>),
-            n::attempts.eq(n::attempts + 1),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// A failed attempt: retried at `next`, or given up when `give_up` (the session end is long
-/// past; the relying party's own session limits apply).
-pub fn mark_failed(
-    conn: &mut DbConnection,
-    id: &str,
-    error: &str,
-    next: UnixTime,
-    give_up: Option<UnixTime>,
-) -> Result<(), DbError> {
-    diesel::update(n::logout_notices.find(id))
-        .set((
-            n::attempts.eq(n::attempts + 1),
-            n::last_error.eq(error),
-            n::next_attempt_at.eq(next),
-            n::given_up_at.eq(give_up),
-            n::claimed_until.eq(None::<i64>),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
+super::queue::queue_table!(logout_notices, LogoutNotice, delivered: delivered_at);
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<LogoutNotice>, DbError> {
     Ok(n::logout_notices

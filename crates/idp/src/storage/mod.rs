@@ -16,6 +16,8 @@ pub mod otp;
 pub mod outbox;
 pub mod password_resets;
 pub mod passwords;
+#[macro_use]
+pub mod queue;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;

@@ -93,6 +93,7 @@ pub struct OutboxMail {
     pub claimed_until: Option<i64>,
     pub sent_at: Option<i64>,
     pub last_error: Option<String>,
+    pub given_up_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

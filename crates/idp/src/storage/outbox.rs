@@ -1,12 +1,11 @@
-//! The mail outbox. Rows are claimed with a conditional update (not a backend-specific lock), so
-//! several IdP nodes can run the worker against one database and each mail goes out once.
+//! The mail outbox table, worked by `crate::outbox` (claims are conditional updates, so several
+//! IdP nodes can run the worker against one database and each mail goes out once).
 
 use diesel::prelude::*;
 
 use super::models::OutboxMail;
 use super::schema::mail_outbox::dsl as m;
 use super::{DbConnection, DbError};
-use crate::clock::UnixTime;
 
 pub fn enqueue(conn: &mut DbConnection, mail: &OutboxMail) -> Result<(), DbError> {
     diesel::insert_into(m::mail_outbox)
@@ -15,72 +14,12 @@ pub fn enqueue(conn: &mut DbConnection, mail: &OutboxMail) -> Result<(), DbError
     Ok(())
 }
 
-/// Claims up to `limit` due mails until `now + claim_seconds`. A claim left by a crashed node
-/// expires, and another node picks the mail up.
-pub fn claim_due(
-    conn: &mut DbConnection,
-    now: UnixTime,
-    claim_seconds: i64,
-    limit: i64,
-) -> Result<Vec<OutboxMail>, DbError> {
-    let candidates: Vec<String> = m::mail_outbox
-        .filter(m::sent_at.is_null())
-        .filter(m::next_attempt_at.le(now))
-        .filter(m::claimed_until.is_null().or(m::claimed_until.lt(now)))
-        .order(m::next_attempt_at.asc())
-        .limit(limit)
-        .select(m::id)
-        .load(conn)?;
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for id in candidates {
-        let won = diesel::update(
-            m::mail_outbox
-                .find(&id)
-                .filter(m::sent_at.is_null())
-                .filter(m::claimed_until.is_null().or(m::claimed_until.lt(now))),
-        )
-        .set(m::claimed_until.eq(now + claim_seconds))
-        .execute(conn)?;
-        if won == 1
-            && let Some(mail) = m::mail_outbox
-                .find(&id)
-                .select(OutboxMail::as_select())
-                .first(conn)
-                .optional()?
-        {
-            claimed.push(mail);
-        }
-    }
-    Ok(claimed)
-}
+super::queue::queue_table!(mail_outbox, OutboxMail, delivered: sent_at);
 
-pub fn mark_sent(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), DbError> {
+/// The bodies carried one-time links: once the mail is sent they are not kept.
+pub fn blank_bodies(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
     diesel::update(m::mail_outbox.find(id))
-        .set((
-            m::sent_at.eq(now),
-            // The bodies carried one-time links: once sent they are not kept.
-            m::body_text.eq(""),
-            m::body_html.eq(""),
-            m::claimed_until.eq(None::<i64>),
-            m::attempts.eq(m::attempts + 1),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn mark_failed(
-    conn: &mut DbConnection,
-    id: &str,
-    error: &str,
-    next_attempt_at: UnixTime,
-) -> Result<(), DbError> {
-    diesel::update(m::mail_outbox.find(id))
-        .set((
-            m::attempts.eq(m::attempts + 1),
-            m::last_error.eq(error),
-            m::next_attempt_at.eq(next_attempt_at),
-            m::claimed_until.eq(None::<i64>),
-        ))
+        .set((m::body_text.eq(""), m::body_html.eq("")))
         .execute(conn)?;
     Ok(())
 }
@@ -108,6 +47,7 @@ pub fn list_for_recipient(
 pub fn pending_count(conn: &mut DbConnection) -> Result<i64, DbError> {
     Ok(m::mail_outbox
         .filter(m::sent_at.is_null())
+        .filter(m::given_up_at.is_null())
         .count()
         .get_result(conn)?)
 }

@@ -189,6 +189,7 @@ diesel::table! {
         claimed_until -> Nullable<BigInt>,
         sent_at -> Nullable<BigInt>,
         last_error -> Nullable<Text>,
+        given_up_at -> Nullable<BigInt>,
     }
 }
 

@@ -62,6 +62,7 @@ async fn an_outbox_mail_is_claimed_by_one_worker_only(backend: Backend) {
                 claimed_until: None,
                 sent_at: None,
                 last_error: None,
+                given_up_at: None,
             };
             outbox::enqueue(c, &mail)?;
             let first = outbox::claim_due(c, 4_000_000_000, 60, 10)?;
