@@ -95,19 +95,6 @@ pub struct OidcSettings {
     pub backchannel_give_up_hours: i64,
 }
 
-impl OidcSettings {
-    /// How the back-channel logout notices are worked (`crate::outbox`).
-    pub fn backchannel_policy(&self) -> crate::outbox::Policy {
-        crate::outbox::Policy {
-            lease_seconds: self.backchannel_claim_seconds.max(1),
-            retry_base_seconds: self.backchannel_retry_base_seconds,
-            retry_max_seconds: self.backchannel_retry_max_seconds,
-            give_up_after_seconds: Some(self.backchannel_give_up_hours.saturating_mul(3600)),
-            poll_interval: std::time::Duration::from_secs(1),
-        }
-    }
-}
-
 /// An address or a CIDR block (`server.trusted_proxies`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Network {
@@ -193,19 +180,6 @@ pub struct MailSettings {
     pub retry_max_seconds: i64,
     pub claim_seconds: i64,
     pub smtp: SmtpSettings,
-}
-
-impl MailSettings {
-    /// How the mail outbox is worked (`crate::outbox`): a mail is never given up.
-    pub fn outbox_policy(&self) -> crate::outbox::Policy {
-        crate::outbox::Policy {
-            lease_seconds: self.claim_seconds.max(1),
-            retry_base_seconds: self.retry_base_seconds,
-            retry_max_seconds: self.retry_max_seconds,
-            give_up_after_seconds: None,
-            poll_interval: std::time::Duration::from_millis(self.poll_interval_ms.max(10)),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::clock::{SharedClock, UnixTime};
+use crate::config::{MailSettings, OidcSettings};
 use crate::storage::{Db, DbConnection, DbError};
 
 /// How a queue is worked (from the settings).
@@ -30,6 +31,28 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The mail outbox's (`mail.*`): a mail is never given up.
+    pub fn mail(mail: &MailSettings) -> Self {
+        Self {
+            lease_seconds: mail.claim_seconds.max(1),
+            retry_base_seconds: mail.retry_base_seconds,
+            retry_max_seconds: mail.retry_max_seconds,
+            give_up_after_seconds: None,
+            poll_interval: Duration::from_millis(mail.poll_interval_ms.max(10)),
+        }
+    }
+
+    /// The back-channel logout notices' (`oidc.backchannel_*`).
+    pub fn backchannel(oidc: &OidcSettings) -> Self {
+        Self {
+            lease_seconds: oidc.backchannel_claim_seconds.max(1),
+            retry_base_seconds: oidc.backchannel_retry_base_seconds,
+            retry_max_seconds: oidc.backchannel_retry_max_seconds,
+            give_up_after_seconds: Some(oidc.backchannel_give_up_hours.saturating_mul(3600)),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+
     /// Seconds until the next attempt after `attempts` failed ones.
     pub fn backoff(&self, attempts: i32) -> i64 {
         self.retry_base_seconds

@@ -111,7 +111,7 @@ pub fn outbox_worker(state: &IdpState) -> anyhow::Result<Worker<MailDelivery>> {
     Ok(Worker::new(
         state.db.clone(),
         state.clock.clone(),
-        mail.outbox_policy(),
+        crate::outbox::Policy::mail(mail),
         state.outbox_wake.clone(),
         MailDelivery::new(transport, mail.clone(), state.keyring.clone()),
     ))

@@ -6,8 +6,7 @@ use data_encoding::BASE32_NOPAD;
 use rand::RngCore;
 use sha1::Sha1;
 
-use crate::clock::UnixTime;
-use crate::crypto::constant_time_eq;
+use subtle::ConstantTimeEq;
 
 pub const PERIOD: u64 = 30;
 pub const DIGITS: u32 = 6;
@@ -69,12 +68,7 @@ impl TotpSecret {
     }
 
     /// The step whose code matches, if any within the skew window and after `last_used`.
-    pub fn verify(
-        &self,
-        code: &str,
-        now: UnixTime,
-        last_used: Option<TotpStep>,
-    ) -> Option<TotpStep> {
+    pub fn verify(&self, code: &str, now: i64, last_used: Option<TotpStep>) -> Option<TotpStep> {
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -83,7 +77,7 @@ impl TotpSecret {
         let mut matched = None;
         // Check every candidate step, so the time taken does not depend on which one matches.
         for step in (current - SKEW)..=(current + SKEW) {
-            if constant_time_eq(self.code_at(step).as_bytes(), code.as_bytes())
+            if bool::from(self.code_at(step).as_bytes().ct_eq(code.as_bytes()))
                 && last_used.is_none_or(|last| step > last)
             {
                 matched = Some(step);
@@ -93,7 +87,7 @@ impl TotpSecret {
     }
 }
 
-pub fn step_at(now: UnixTime) -> TotpStep {
+pub fn step_at(now: i64) -> TotpStep {
     now.div_euclid(PERIOD as i64)
 }
 

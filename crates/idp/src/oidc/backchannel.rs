@@ -1,8 +1,8 @@
 //! Back-Channel Logout 1.0: when a session ends, every client that received tokens in it and
 //! registered a `backchannel_logout_uri` gets a signed logout token (§2.4) POSTed to it (§2.5).
 //! The notice is committed with the session end (storage::logout_notices) and delivered through
-//! `crate::outbox` with retries and backoff (`oidc.backchannel_*`); the token is signed at delivery, so it is fresh whenever
-//! the relying party comes back. Each outcome is audited. Delivery goes through `outbound`: a
+//! `crate::outbox` with retries and backoff (`oidc.backchannel_*`); the token is signed at
+//! delivery, so it is fresh whenever the relying party comes back. Each outcome is audited. Delivery goes through `outbound`: a
 //! URI that resolves to a loopback, private or link-local address is never called (unless
 //! `oidc.backchannel_allow_private_networks`), and such a notice is given up at once.
 
@@ -116,7 +116,7 @@ pub fn worker(state: &IdpState) -> anyhow::Result<Worker<LogoutDelivery>> {
     Ok(Worker::new(
         state.db.clone(),
         state.clock.clone(),
-        oidc.backchannel_policy(),
+        crate::outbox::Policy::backchannel(oidc),
         state.backchannel_wake.clone(),
         LogoutDelivery {
             state: state.clone(),

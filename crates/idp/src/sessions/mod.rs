@@ -9,9 +9,8 @@ use crate::clock::UnixTime;
 use crate::config::SessionSettings;
 use crate::crypto::OpaqueToken;
 use crate::error::Fault;
-use crate::state::IdpState;
 use crate::storage::models::Session;
-use crate::storage::{DbConnection, DbError, sessions};
+use crate::storage::{Db, DbConnection, DbError, sessions};
 
 pub use crate::domain::Stage;
 
@@ -64,17 +63,17 @@ const TOUCH_INTERVAL: i64 = 60;
 
 /// The live session behind a cookie value, if it has neither expired nor been idle too long.
 pub async fn current(
-    state: &IdpState,
+    db: &Db,
+    settings: &SessionSettings,
+    now: UnixTime,
     cookie_value: Option<String>,
 ) -> Result<Option<Session>, Fault> {
     let Some(value) = cookie_value else {
         return Ok(None);
     };
     let hash = OpaqueToken::from_presented(&value).hash();
-    let now = state.now();
-    let idle = state.settings.session.idle_timeout_minutes * 60;
-    let session = state
-        .db
+    let idle = settings.idle_timeout_minutes * 60;
+    let session = db
         .run(move |conn| {
             let Some(session) = sessions::find_live(conn, &hash, now)? else {
                 return Ok::<_, DbError>(None);

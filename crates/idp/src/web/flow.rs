@@ -83,7 +83,13 @@ pub async fn current_session(
     req: &HttpRequest,
     state: &IdpState,
 ) -> Result<Option<Session>, Fault> {
-    sessions::current(state, session_cookie_value(req, state)).await
+    sessions::current(
+        &state.db,
+        &state.settings.session,
+        state.now(),
+        session_cookie_value(req, state),
+    )
+    .await
 }
 
 /// The session, if it is at `stage`; otherwise the "session expired" page.
