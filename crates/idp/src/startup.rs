@@ -145,7 +145,7 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
             .wrap(TracingLogger::<crate::web::request_span::RedactedRootSpan>::new())
             .app_data(data.clone())
             .app_data(discovery.clone())
-            .app_data(web::FormConfig::default().limit(16 * 1024))
+            .configure(crate::web::extractor_errors)
             .configure(crate::web::routes)
     })
     .listen(listener)?;

@@ -104,6 +104,26 @@ pub fn routes(cfg: &mut ServiceConfig) {
         );
 }
 
+/// Page forms and query strings that cannot be read (too large, not form-encoded, malformed)
+/// are answered like any other bad request: a page in the person's language.
+pub fn extractor_errors(cfg: &mut ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(16 * 1024)
+            .error_handler(|e, req| unreadable(req, e.to_string())),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, req| unreadable(req, e.to_string())));
+}
+
+fn unreadable(req: &actix_web::HttpRequest, why: String) -> actix_web::Error {
+    let Some(state) = req.app_data::<web::Data<crate::state::IdpState>>() else {
+        return actix_web::error::ErrorBadRequest(why);
+    };
+    page::Page::new(req, state, None)
+        .error(crate::journeys::JourneyError::BadRequest(why))
+        .into()
+}
+
 /// The IdP has no home page of its own: people start at the portal.
 async fn home(state: web::Data<crate::state::IdpState>) -> actix_web::HttpResponse {
     actix_web::HttpResponse::SeeOther()
