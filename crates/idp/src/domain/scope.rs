@@ -6,8 +6,11 @@ pub const PROFILE: &str = "profile";
 pub const EMAIL: &str = "email";
 pub const ORGANISATION: &str = "organisation";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// The admin API (`/admin/api/v1`): only HCC's own (first-party) clients, and only for active
+/// superusers and HCC staff.
+pub const ADMIN: &str = "admin";
 
-pub const SUPPORTED: &[&str] = &[OPENID, PROFILE, EMAIL, ORGANISATION, OFFLINE_ACCESS];
+pub const SUPPORTED: &[&str] = &[OPENID, PROFILE, EMAIL, ORGANISATION, OFFLINE_ACCESS, ADMIN];
 
 /// A set of granted scope values in a stable order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

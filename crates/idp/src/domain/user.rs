@@ -32,6 +32,14 @@ impl Role {
     }
 }
 
+impl Role {
+    /// Superusers (their own organisation) and HCC staff (every organisation) administer
+    /// people; they alone may hold the `admin` scope.
+    pub fn may_administer(self) -> bool {
+        matches!(self, Role::Superuser | Role::HccStaff)
+    }
+}
+
 /// invited → (registration) pending_otp → (authenticator confirmed) active; disabled by an admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Text)]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{self, Client, GRANT_AUTHORIZATION_CODE};
 use super::{code, consent};
+use crate::domain::scope::ADMIN;
 use crate::domain::{Language, RedirectUri, Scope};
 use crate::error::Fault;
 use crate::sessions::Stage;
@@ -363,6 +364,11 @@ async fn validate(
     }
     let requested_scope = params.scope.clone().unwrap_or_default();
     let scope = Scope::grant(&requested_scope, &client.scope);
+    let scope = if client.first_party {
+        scope
+    } else {
+        scope.without(ADMIN)
+    };
     if !requested_scope.split(' ').any(|s| s == "openid") {
         return Err(fail("invalid_scope", "the openid scope is required"));
     }

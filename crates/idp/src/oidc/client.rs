@@ -5,7 +5,7 @@
 use crate::clock::UnixTime;
 use crate::crypto::{OpaqueToken, constant_time_eq, hash_hex};
 use crate::domain::RedirectUri;
-use crate::domain::scope::SUPPORTED;
+use crate::domain::scope::{ADMIN, SUPPORTED};
 use crate::storage::models::ClientRow;
 use crate::storage::{DbConnection, DbError, clients};
 
@@ -252,14 +252,16 @@ pub fn register(
     now: UnixTime,
 ) -> Result<Registered, DbError> {
     let secret = (new.auth_method != AuthMethod::None).then(OpaqueToken::generate);
+    // Only HCC's own applications may ask for the admin API.
+    let allowed = |s: &str| SUPPORTED.contains(&s) && (new.first_party || s != ADMIN);
     let scope: Vec<String> = if new.scope.is_empty() {
-        SUPPORTED.iter().map(|s| (*s).to_owned()).collect()
-    } else {
-        new.scope
+        SUPPORTED
             .iter()
-            .filter(|s| SUPPORTED.contains(&s.as_str()))
-            .cloned()
+            .filter(|s| allowed(s))
+            .map(|s| (*s).to_owned())
             .collect()
+    } else {
+        new.scope.iter().filter(|s| allowed(s)).cloned().collect()
     };
     let list = |v: &[RedirectUri]| {
         serde_json::to_string(&v.iter().map(RedirectUri::as_str).collect::<Vec<_>>())

@@ -5,6 +5,8 @@
 use super::authorize::AuthorizationRequest;
 use super::client::Client;
 use crate::crypto::OpaqueToken;
+use crate::domain::Scope;
+use crate::domain::scope::ADMIN;
 use crate::error::Fault;
 use crate::state::IdpState;
 use crate::storage::models::{AuthorizationCodeRow, AuthorizationRequestRow, Session};
@@ -103,6 +105,8 @@ pub async fn issue(
             {
                 return Ok::<_, DbError>(false);
             }
+            let mut row = row;
+            row.scope = for_person(conn, &row.user_id, &row.scope)?;
             authorization::insert_code(conn, &row)?;
             Ok(true)
         })
@@ -143,4 +147,24 @@ pub async fn parked_with_client(
         .run(move |conn| super::client::find(conn, &client_id))
         .await?;
     Ok(client.map(|c| (c, request)))
+}
+
+/// The scope values of a grant that this person may hold now: `admin` only for an active
+/// superuser or HCC staff member. Applied when a code is issued and at every refresh.
+pub fn for_person(
+    conn: &mut crate::storage::DbConnection,
+    user_id: &str,
+    scope: &str,
+) -> Result<String, DbError> {
+    let scope = Scope::parse_stored(scope);
+    if !scope.contains(ADMIN) {
+        return Ok(scope.to_string());
+    }
+    let administers = crate::storage::users::find(conn, user_id)?
+        .is_some_and(|u| u.role.may_administer() && u.status.may_receive_tokens());
+    Ok(if administers {
+        scope.to_string()
+    } else {
+        scope.without(ADMIN).to_string()
+    })
 }

@@ -101,7 +101,10 @@ pub async fn exchange(
             if !active {
                 return Ok(Outcome::Refused("the account is not active"));
             }
-            let granted = Scope::parse_stored(&row.scope);
+            // A person who lost the superuser role since the login loses the admin scope, for
+            // this family for good.
+            let family_scope = crate::oidc::code::for_person(conn, &row.user_id, &row.scope)?;
+            let granted = Scope::parse_stored(&family_scope);
             let scope = match &requested_scope {
                 Some(requested) => match granted.narrow(requested) {
                     Some(narrowed) => narrowed,
@@ -122,8 +125,8 @@ pub async fn exchange(
                     user_id: row.user_id.clone(),
                     session_id_hash: row.session_id_hash.clone(),
                     code_hash: row.code_hash.clone(),
-                    // The family keeps its original grant; a narrower request narrows this answer.
-                    scope: row.scope.clone(),
+                    // The family keeps its grant; a narrower request narrows this answer.
+                    scope: family_scope,
                     auth_time: row.auth_time,
                     amr: row.amr.clone(),
                     created_at: now,
