@@ -55,6 +55,19 @@ pub fn format_utc(t: UnixTime) -> String {
     )
 }
 
+/// RFC 3339 in UTC, to the second: `2026-12-04T10:42:00Z` (the admin API's times).
+pub fn rfc3339(t: UnixTime) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// Parses a point in time for the command line: unix seconds, `YYYY-MM-DD` (midnight UTC),
 /// `YYYY-MM-DDTHH:MM[:SS][Z]`, or an age such as `90m`, `24h`, `7d` (counted back from `now`).
 pub fn parse_time(input: &str, now: UnixTime) -> Option<UnixTime> {

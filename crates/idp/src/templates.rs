@@ -36,6 +36,10 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "mail/password_reset.nl.txt",
     "mail/password_reset.en.html",
     "mail/password_reset.en.txt",
+    "mail/notice.nl.html",
+    "mail/notice.nl.txt",
+    "mail/notice.en.html",
+    "mail/notice.en.txt",
 ];
 
 const CATALOGUE_NL: &str = include_str!("../locales/nl.toml");

@@ -5,7 +5,7 @@ pub mod render;
 pub mod transport;
 pub mod worker;
 
-pub use render::{MailRenderer, RenderedMail};
+pub use render::{MailRenderer, Notice, RenderedMail};
 pub use transport::MailTransport;
 pub use worker::{MailDelivery, MailQueue};
 
@@ -50,6 +50,23 @@ pub fn enqueue(
         },
     )?;
     Ok(id)
+}
+
+/// Queues a security notice to `user` in the caller's transaction, in their language.
+pub fn queue_notice(
+    conn: &mut DbConnection,
+    renderer: &MailRenderer,
+    keyring: &Keyring,
+    user: &crate::storage::models::User,
+    notice: Notice,
+    now: UnixTime,
+) -> Result<(), crate::error::Fault> {
+    let language = crate::domain::Language::from_tag(&user.language).unwrap_or_default();
+    let mail = renderer.notice(language, user.last_name.as_deref(), notice, now)?;
+    let to = Email::parse(&user.email)
+        .map_err(|e| crate::error::Fault::Internal(anyhow::anyhow!("stored address: {e}")))?;
+    enqueue(conn, keyring, notice.kind(), &to, mail, now)?;
+    Ok(())
 }
 
 fn seal_context(id: &str, part: &str) -> String {

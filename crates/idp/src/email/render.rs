@@ -32,6 +32,38 @@ pub struct InvitationMail<'a> {
     pub valid_days: i64,
 }
 
+/// A security notice to the person (never with a link that logs in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    PasswordChanged,
+    AuthenticatorAdded,
+    /// Reset by someone else: a superuser of the organisation, or HCC staff.
+    AuthenticatorReset { by_staff: bool },
+    AccountBlocked { by_staff: bool },
+}
+
+impl Notice {
+    /// The mail kind in the outbox, and the catalogue keys' stem.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Notice::PasswordChanged => "notice_password_changed",
+            Notice::AuthenticatorAdded => "notice_authenticator_added",
+            Notice::AuthenticatorReset { .. } => "notice_authenticator_reset",
+            Notice::AccountBlocked { .. } => "notice_account_blocked",
+        }
+    }
+
+    /// Whom the notice names as having done it, when it was not the person.
+    fn by_staff(self) -> Option<bool> {
+        match self {
+            Notice::AuthenticatorReset { by_staff } | Notice::AccountBlocked { by_staff } => {
+                Some(by_staff)
+            }
+            Notice::PasswordChanged | Notice::AuthenticatorAdded => None,
+        }
+    }
+}
+
 impl MailRenderer {
     pub fn new(templates: Arc<Templates>, settings: &Settings) -> Self {
         Self {
@@ -70,6 +102,36 @@ impl MailRenderer {
         ctx.insert("valid_minutes", &valid_minutes);
         let subject = self.templates.text(language, "mail_password_reset_subject");
         self.render("password_reset", language, subject, &ctx)
+    }
+
+    /// A security notice: what happened, when, and whom to contact if it was not the person.
+    pub fn notice(
+        &self,
+        language: Language,
+        last_name: Option<&str>,
+        notice: Notice,
+        when: i64,
+    ) -> Result<RenderedMail, RenderError> {
+        let text = |key: &str| self.templates.text(language, key);
+        let mut ctx = self.base_context(language, last_name);
+        let what = match notice.by_staff() {
+            Some(true) => text(&format!("{}_by_staff", notice.kind())),
+            Some(false) => text(&format!("{}_by_superuser", notice.kind())),
+            None => text(&format!("{}_body", notice.kind())),
+        };
+        ctx.insert("what", &what.replace("{company}", &self.company));
+        ctx.insert(
+            "when",
+            &text("notice_when").replace("{when}", &crate::clock::format_utc(when)),
+        );
+        let contact = if notice.by_staff() == Some(false) {
+            text("notice_contact_superuser")
+        } else {
+            text("notice_contact")
+        };
+        ctx.insert("contact", &contact.replace("{help_address}", &self.help_address));
+        let subject = text(&format!("{}_subject", notice.kind()));
+        self.render("notice", language, subject, &ctx)
     }
 
     fn base_context(&self, language: Language, last_name: Option<&str>) -> Context {

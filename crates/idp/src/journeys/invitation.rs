@@ -57,12 +57,8 @@ impl std::fmt::Debug for Invited {
 }
 
 fn authorise(command: &InviteCommand) -> Result<(), JourneyError> {
-    match (&command.role, &command.organisation_id) {
-        (Role::HccStaff, None) => {}
-        (Role::HccStaff, Some(_)) | (Role::Superuser | Role::Member, None) => {
-            return Err(JourneyError::OrganisationMismatch);
-        }
-        _ => {}
+    if command.role != Role::HccStaff && command.organisation_id.is_none() {
+        return Err(JourneyError::OrganisationMismatch);
     }
     match &command.inviter {
         Inviter::HccStaff { .. } => Ok(()),
@@ -142,6 +138,8 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
                             language: command.language.code().to_owned(),
                             created_at: now,
                             updated_at: now,
+                            last_login_at: None,
+                            blocked_by_staff: false,
                         };
                         users::insert(conn, &user)?;
                         user
@@ -242,6 +240,7 @@ mod tests {
         let staff = Inviter::HccStaff { user_id: None };
         assert!(authorise(&command(staff.clone(), Some("other"), Role::Member)).is_ok());
         assert!(authorise(&command(staff.clone(), None, Role::HccStaff)).is_ok());
+        assert!(authorise(&command(staff.clone(), Some("hcc"), Role::HccStaff)).is_ok());
         assert!(matches!(
             authorise(&command(staff, None, Role::Member)),
             Err(JourneyError::OrganisationMismatch)

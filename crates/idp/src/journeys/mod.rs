@@ -72,7 +72,7 @@ pub enum JourneyError {
     UnknownOrganisation,
     #[error("{0} already has an account in another organisation")]
     OtherOrganisation(Email),
-    #[error("HCC staff have no organisation; other roles need one")]
+    #[error("everyone but HCC staff belongs to an organisation")]
     OrganisationMismatch,
     #[error("too many mails for this address in the last hour")]
     MailLimit,

@@ -103,3 +103,45 @@ pub fn list(
     }
     Ok(query.load(conn)?)
 }
+
+/// Which audit events of an organisation to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user_id: Option<String>,
+    pub event: Option<String>,
+    pub since: Option<UnixTime>,
+    pub until: Option<UnixTime>,
+}
+
+/// An organisation's audit events, newest first, `limit` at most after `after` (a place in
+/// that order: older than it).
+pub fn list_for_organisation(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    filter: &AuditFilter,
+    after: Option<(UnixTime, String)>,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, DbError> {
+    let mut query = a::audit_events
+        .filter(a::organisation_id.eq(organisation_id.to_owned()))
+        .order((a::occurred_at.desc(), a::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .into_boxed();
+    if let Some(user) = &filter.user_id {
+        query = query.filter(a::user_id.eq(user.clone()));
+    }
+    if let Some(event) = &filter.event {
+        query = query.filter(a::event.eq(event.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(a::occurred_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(a::occurred_at.lt(until));
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(a::occurred_at.lt(at).or(a::occurred_at.eq(at).and(a::id.lt(id))));
+    }
+    Ok(query.load(conn)?)
+}

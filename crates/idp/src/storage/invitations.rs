@@ -48,3 +48,54 @@ pub fn consume(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool,
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// The invitations of one organisation, oldest first, `limit` at most after `after`.
+pub fn list_in_organisation(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    after: Option<&super::users::After>,
+    limit: i64,
+) -> Result<Vec<Invitation>, DbError> {
+    let mut query = i::invitations
+        .filter(i::organisation_id.eq(organisation_id))
+        .order((i::created_at.asc(), i::id.asc()))
+        .limit(limit)
+        .select(Invitation::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(
+            i::created_at
+                .gt(after.created_at)
+                .or(i::created_at.eq(after.created_at).and(i::id.gt(after.id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The invitation `id`, if it is one of `organisation_id`'s (see
+/// `users::find_in_organisation`).
+pub fn find_in_organisation(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    id: &str,
+) -> Result<Option<Invitation>, DbError> {
+    Ok(i::invitations
+        .find(id)
+        .filter(i::organisation_id.eq(organisation_id))
+        .select(Invitation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Withdraws a link that is still open; false when it was used or withdrawn already.
+pub fn revoke(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, DbError> {
+    Ok(diesel::update(
+        i::invitations
+            .find(id)
+            .filter(i::used_at.is_null())
+            .filter(i::revoked_at.is_null()),
+    )
+    .set(i::revoked_at.eq(now))
+    .execute(conn)?
+        == 1)
+}

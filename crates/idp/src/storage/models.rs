@@ -27,6 +27,9 @@ pub struct User {
     pub language: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub last_login_at: Option<i64>,
+    /// Blocked by HCC staff: a superuser may not unblock the account.
+    pub blocked_by_staff: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -50,3 +50,19 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Organisation>, DbError> {
         .select(Organisation::as_select())
         .load(conn)?)
 }
+
+pub fn rename(conn: &mut DbConnection, id: &str, name: &OrganisationName) -> Result<bool, DbError> {
+    Ok(diesel::update(o::organisations.find(id))
+        .set((o::name.eq(name.as_str()), o::name_key.eq(name.key())))
+        .execute(conn)?
+        == 1)
+}
+
+/// Holds the organisation's row until the transaction ends, so that changes to its people that
+/// depend on each other (the last superuser) happen one after the other, on both backends.
+pub fn lock(conn: &mut DbConnection, id: &str) -> Result<bool, DbError> {
+    Ok(diesel::update(o::organisations.find(id))
+        .set(o::name.eq(o::name))
+        .execute(conn)?
+        == 1)
+}

@@ -22,6 +22,8 @@ diesel::table! {
         language -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        last_login_at -> Nullable<BigInt>,
+        blocked_by_staff -> Bool,
     }
 }
 

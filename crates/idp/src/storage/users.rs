@@ -6,7 +6,7 @@ use super::models::User;
 use super::schema::users::dsl as u;
 use super::{DbConnection, DbError};
 use crate::clock::UnixTime;
-use crate::domain::{Email, UserStatus};
+use crate::domain::{Email, Role, UserStatus};
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), DbError> {
     diesel::insert_into(u::users).values(user).execute(conn)?;
@@ -92,5 +92,108 @@ pub fn update_invited_names(
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// A place in a list ordered by creation: the list goes on after this row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub created_at: UnixTime,
+    pub id: String,
+}
+
+/// The people of one organisation, oldest first, `limit` at most after `after`.
+pub fn list_in_organisation(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    after: Option<&After>,
+    limit: i64,
+) -> Result<Vec<User>, DbError> {
+    let mut query = u::users
+        .filter(u::organisation_id.eq(organisation_id))
+        .order((u::created_at.asc(), u::id.asc()))
+        .limit(limit)
+        .select(User::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(
+            u::created_at
+                .gt(after.created_at)
+                .or(u::created_at.eq(after.created_at).and(u::id.gt(after.id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The person `id`, if they belong to `organisation_id`: the organisation is part of the
+/// query, so another organisation's id finds nothing, exactly like an id that does not exist.
+pub fn find_in_organisation(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    id: &str,
+) -> Result<Option<User>, DbError> {
+    Ok(u::users
+        .find(id)
+        .filter(u::organisation_id.eq(organisation_id))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Active superusers of the organisation other than `except`.
+pub fn other_active_superusers(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    except: &str,
+) -> Result<i64, DbError> {
+    Ok(u::users
+        .filter(u::organisation_id.eq(organisation_id))
+        .filter(u::role.eq(Role::Superuser))
+        .filter(u::status.eq(UserStatus::Active))
+        .filter(u::id.ne(except))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn set_role(conn: &mut DbConnection, id: &str, role: Role, now: UnixTime) -> Result<(), DbError> {
+    diesel::update(u::users.find(id))
+        .set((u::role.eq(role), u::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Blocks the account; `by_staff` keeps superusers from unblocking it.
+pub fn block(conn: &mut DbConnection, id: &str, by_staff: bool, now: UnixTime) -> Result<(), DbError> {
+    diesel::update(u::users.find(id))
+        .set((
+            u::status.eq(UserStatus::Disabled),
+            u::blocked_by_staff.eq(by_staff),
+            u::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Unblocks the account into `status` (active, or where its set-up stood).
+pub fn unblock(
+    conn: &mut DbConnection,
+    id: &str,
+    status: UserStatus,
+    now: UnixTime,
+) -> Result<(), DbError> {
+    diesel::update(u::users.find(id))
+        .set((
+            u::status.eq(status),
+            u::blocked_by_staff.eq(false),
+            u::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn record_login(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), DbError> {
+    diesel::update(u::users.find(id))
+        .set(u::last_login_at.eq(now))
+        .execute(conn)?;
     Ok(())
 }
