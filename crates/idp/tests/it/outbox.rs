@@ -4,8 +4,8 @@
 use idp::domain::Language;
 
 use crate::both_backends;
+use crate::driver::*;
 use crate::helpers::*;
-use crate::onboarding::STRONG;
 
 async fn mail_queued_while_smtp_is_down_is_delivered_when_it_is_up(backend: Backend) {
     // A port with nothing listening on it.
@@ -21,21 +21,9 @@ async fn mail_queued_while_smtp_is_down_is_delivered_when_it_is_up(backend: Back
         },
     )
     .await;
-    let org = app.create_organisation("EK88").await;
-    let invited = idp::journeys::invitation::invite(
-        &app.state,
-        idp::journeys::invitation::InviteCommand {
-            inviter: idp::journeys::invitation::Inviter::HccStaff { user_id: None },
-            organisation_id: Some(org),
-            email: idp::domain::Email::parse("marco@ek88.nl").unwrap(),
-            first_name: None,
-            last_name: None,
-            role: idp::domain::Role::Member,
-            language: Language::Nl,
-        },
-    )
-    .await
-    .unwrap();
+    let admin = app.admin();
+    let org = admin.create_organisation("EK88").await;
+    let invited = admin.invite(&org, MARCO, None, Language::Nl).await.unwrap();
 
     // The worker tries, fails, and keeps the mail with a later retry time.
     let mail_id = invited.mail_id.clone();
@@ -61,10 +49,10 @@ async fn mail_queued_while_smtp_is_down_is_delivered_when_it_is_up(backend: Back
 
     // The SMTP server comes up: the mail arrives, exactly once.
     let sink = SmtpSink::start_on(port).await;
-    let mails = sink.wait_for("marco@ek88.nl", 1).await;
+    let mails = sink.wait_for(MARCO, 1).await;
     assert!(mails[0].text().contains("/invitation/"));
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(sink.mails_to("marco@ek88.nl").len(), 1);
+    assert_eq!(sink.mails_to(MARCO).len(), 1);
     let id = mail_id.clone();
     let row = app
         .state
@@ -76,13 +64,8 @@ async fn mail_queued_while_smtp_is_down_is_delivered_when_it_is_up(backend: Back
     assert!(row.sent_at.is_some());
 
     // And the link in it works.
-    let link = app.local(&mails[0].link());
-    assert_eq!(
-        crate::onboarding::register(&app, &link, STRONG)
-            .await
-            .status(),
-        303
-    );
+    let link = app.mailbox().link(&mails[0]);
+    assert_eq!(app.browser().register(&link, STRONG).await.status(), 303);
 }
 
 both_backends!(mail_queued_while_smtp_is_down_is_delivered_when_it_is_up);

@@ -1,55 +1,21 @@
 //! RFC 7591 dynamic client registration over HTTP (`POST /register`, behind the initial access
 //! token), each rejection on its own, and the `idp admin client` commands.
 
-use idp::admin::clients::{CreateClientArgs, create, delete};
+use idp::admin::clients::CreateClientArgs;
 use idp::storage::models::AuditEvent;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::driver::*;
 use crate::helpers::*;
 
-pub const IAT: &str = "test-iat";
-
-pub async fn app_with_registration(backend: Backend) -> TestApp {
-    spawn_app_with(
-        backend,
-        Options {
-            initial_access_token: Some(IAT.into()),
-            ..Default::default()
-        },
-    )
-    .await
-}
-
-pub async fn post_register(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
-    let mut request = app
-        .client
-        .post(format!("{}/register", app.address))
-        .json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
-}
-
-pub async fn register_ok(app: &TestApp, body: Value) -> Value {
-    let response = post_register(app, Some(IAT), &body).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(response.headers()["cache-control"], "no-store");
-    response.json().await.unwrap()
+async fn app_with_registration(backend: Backend) -> TestApp {
+    spawn_app_with(backend, with_registration()).await
 }
 
 async fn stored_clients(app: &TestApp) -> Vec<idp::storage::models::ClientRow> {
-    app.state.db.run(idp::storage::clients::list).await.unwrap()
-}
-
-async fn audit_events(app: &TestApp) -> Vec<AuditEvent> {
-    app.state
-        .db
-        .run(|c| idp::storage::audit::list(c, None, 0))
-        .await
-        .unwrap()
+    app.admin().clients().await
 }
 
 /// A 400 with this RFC 7591 error code, and nothing stored.
@@ -83,8 +49,7 @@ async fn registration_needs_the_initial_access_token(backend: Backend) {
     assert_invalid_token(post_register(&app, Some("wrong-iat"), &web_client()).await).await;
     assert_invalid_token(post_register(&app, Some(""), &web_client()).await).await;
     // The right token under another scheme is no bearer token.
-    let response = app
-        .client
+    let response = http()
         .post(format!("{}/register", app.address))
         .basic_auth(IAT, None::<&str>)
         .json(&web_client())
@@ -139,7 +104,7 @@ async fn a_confidential_client_is_registered(backend: Backend) {
     assert!(body.get("backchannel_logout_uri").is_none());
 
     // Registration is a POST-only endpoint: nothing to read back.
-    assert!(!app.get("/register").await.status().is_success());
+    assert!(!app.browser().get("/register").await.status().is_success());
 
     let id = client_id.clone();
     let client = app
@@ -162,7 +127,7 @@ async fn a_confidential_client_is_registered(backend: Backend) {
     assert_ne!(stored_hash, secret);
     assert!(!stored_hash.contains(&secret));
 
-    let events = audit_events(&app).await;
+    let events = app.admin().audit_log().await;
     let event = events
         .iter()
         .find(|e| e.event == "client_registered")
@@ -289,8 +254,7 @@ async fn an_unsupported_grant_type_is_refused(backend: Backend) {
 
 async fn metadata_that_is_not_json_is_refused(backend: Backend) {
     let app = app_with_registration(backend).await;
-    let response = app
-        .client
+    let response = http()
         .post(format!("{}/register", app.address))
         .bearer_auth(IAT)
         .form(&[("redirect_uris", "https://rp.example/cb")])
@@ -392,37 +356,38 @@ fn cli_args(name: &str) -> CreateClientArgs {
 
 async fn the_cli_creates_lists_and_deletes_clients(backend: Backend) {
     let app = spawn_app(backend).await;
-    create(&app.state, cli_args("Portaal")).await.unwrap();
+    let admin = app.admin();
+    admin.create_client(cli_args("Portaal")).await.unwrap();
     let rows = stored_clients(&app).await;
     assert_eq!(rows.len(), 1);
     let client = idp::oidc::client::Client::from_row(rows[0].clone());
     assert!(client.first_party);
     assert_eq!(client.grant_types, ["authorization_code", "refresh_token"]);
     assert!(rows[0].secret_hash.is_some());
-    idp::admin::clients::list(&app.state).await.unwrap();
+    admin.list_clients().await.unwrap();
 
     // The same rules as dynamic registration.
     let mut bad = cli_args("Bad");
     bad.redirect_uris = vec!["http://portal.example/callback".to_owned()];
-    assert!(create(&app.state, bad).await.is_err());
+    assert!(admin.create_client(bad).await.is_err());
     let mut bad = cli_args("Bad");
     bad.auth_method = "private_key_jwt".to_owned();
-    assert!(create(&app.state, bad).await.is_err());
+    assert!(admin.create_client(bad).await.is_err());
     let mut public = cli_args("SPA");
     public.public = true;
-    create(&app.state, public).await.unwrap();
+    admin.create_client(public).await.unwrap();
     let rows = stored_clients(&app).await;
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().any(|r| r.name == "SPA"
         && r.secret_hash.is_none()
         && r.token_endpoint_auth_method == "none"));
 
-    assert!(delete(&app.state, "no-such-client").await.is_err());
-    delete(&app.state, &client.client_id).await.unwrap();
+    assert!(admin.delete_client("no-such-client").await.is_err());
+    admin.delete_client(&client.client_id).await.unwrap();
     assert_eq!(stored_clients(&app).await.len(), 1);
-    assert!(delete(&app.state, &client.client_id).await.is_err());
+    assert!(admin.delete_client(&client.client_id).await.is_err());
 
-    let events = audit_events(&app).await;
+    let events = admin.audit_log().await;
     let registered: Vec<&AuditEvent> = events
         .iter()
         .filter(|e| e.event == "client_registered")
