@@ -3,6 +3,7 @@
 //! it proves and asserts what a client or a person sees.
 
 use idp::oidc::client::AuthMethod;
+use idp::storage::logout_notices::LogoutNotice;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -564,15 +565,11 @@ async fn log_in_and_end_sessions(app: &TestApp, rp: &RelyingParty, person: &Pers
 }
 
 /// Every back-channel logout notice, once each has been tried at least once.
-async fn tried_notices(app: &TestApp) -> Vec<idp::storage::logout_notices::LogoutNotice> {
-    for _ in 0..200 {
-        let notices = app.admin().logout_notices().await;
-        if !notices.is_empty() && notices.iter().all(|n| n.attempts > 0) {
-            return notices;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the back-channel notices were never tried");
+async fn tried_notices(app: &TestApp) -> Vec<LogoutNotice> {
+    notices_once(app, |notices| {
+        !notices.is_empty() && notices.iter().all(|n| n.attempts > 0)
+    })
+    .await
 }
 
 async fn back_channel_logout_never_calls_a_loopback_address(backend: Backend) {

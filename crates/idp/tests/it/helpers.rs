@@ -3,6 +3,7 @@
 //! the app are in `driver`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use diesel::connection::SimpleConnection;
@@ -188,4 +189,12 @@ pub fn http() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+impl TestApp {
+    /// Waits until the background work the server started so far (forgot-password requests
+    /// are handled after the answer) has finished.
+    pub async fn background_done(&self) {
+        self.state.background.wait(Duration::from_secs(10)).await;
+    }
 }

@@ -1,13 +1,17 @@
 //! A relying party's back-channel logout endpoint (OpenID Connect Back-Channel Logout 1.0):
 //! small HTTP servers on loopback that receive the IdP's logout tokens, or answer in a way a
-//! test chooses.
+//! test chooses — and the IdP's queue of notices, watched until its worker has got somewhere.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
+use idp::storage::logout_notices::LogoutNotice;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::helpers::TestApp;
 
 /// One POST received by the back-channel logout receiver.
 #[derive(Debug)]
@@ -95,4 +99,19 @@ pub async fn answering(response: String) -> (String, Arc<AtomicUsize>) {
         }
     });
     (url, count)
+}
+
+/// The back-channel logout notices once `ready` holds for them (waiting up to 10 s).
+pub async fn notices_once(
+    app: &TestApp,
+    ready: impl Fn(&[LogoutNotice]) -> bool,
+) -> Vec<LogoutNotice> {
+    for _ in 0..200 {
+        let notices = app.admin().logout_notices().await;
+        if ready(&notices) {
+            return notices;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the back-channel notices did not get there in 10 s");
 }

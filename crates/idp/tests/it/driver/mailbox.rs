@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
+use idp::storage::models::OutboxMail;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -243,5 +244,36 @@ impl Mailbox<'_> {
             self.app.address
         );
         link
+    }
+
+    /// Every mail queued for `address`, sent or not, once the IdP's background work (a
+    /// forgot-password request is handled after its answer) has finished: a count read here
+    /// is final.
+    pub async fn queued_for(&self, address: &str) -> Vec<OutboxMail> {
+        self.app.background_done().await;
+        let address = address.to_owned();
+        self.app
+            .state
+            .db
+            .run(move |c| idp::storage::outbox::list_for_recipient(c, &address))
+            .await
+            .unwrap()
+    }
+
+    /// Every mail queued for anyone, once the background work has finished.
+    pub async fn queued(&self) -> Vec<OutboxMail> {
+        use diesel::prelude::*;
+        self.app.background_done().await;
+        self.app
+            .state
+            .db
+            .run(|c| {
+                idp::storage::schema::mail_outbox::table
+                    .select(OutboxMail::as_select())
+                    .load(c)
+                    .map_err(idp::storage::DbError::from)
+            })
+            .await
+            .unwrap()
     }
 }
