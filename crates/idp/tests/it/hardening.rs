@@ -804,15 +804,15 @@ async fn request_values_are_logged_escaped_in_text(backend: Backend) {
     let log = log_of_a_forged_client_id(backend, "text").await;
     assert!(!log.contains('\u{1b}'), "no raw ESC reaches the terminal");
     assert!(!log.contains('\r'));
+    let failure = log
+        .lines()
+        .find(|l| l.contains("client authentication failed"))
+        .unwrap();
     assert!(
         log.lines()
             .all(|l| !l.trim_start().starts_with("INFO audit: forged")),
         "no line of its own: {log}"
     );
-    let failure = log
-        .lines()
-        .find(|l| l.contains("client authentication failed"))
-        .unwrap();
     assert!(
         failure.contains("INFO audit: forged"),
         "kept, escaped: {failure}"
@@ -822,11 +822,11 @@ async fn request_values_are_logged_escaped_in_text(backend: Backend) {
 async fn request_values_are_logged_escaped_in_json(backend: Backend) {
     let log = log_of_a_forged_client_id(backend, "json").await;
     assert!(!log.contains('\u{1b}'));
+    assert!(log.contains("client authentication failed"));
     for line in log.lines() {
         let parsed: Result<Value, _> = serde_json::from_str(line);
         assert!(parsed.is_ok(), "every line is one JSON object: {line}");
     }
-    assert!(log.contains("client authentication failed"));
 }
 
 // 5. Only failures count toward a delay: an office behind one address logs in at once.
