@@ -28,7 +28,8 @@ async fn assert_refused(app: &TestApp, body: Value, code: &str) {
     assert!(stored_clients(app).await.is_empty());
 }
 
-async fn assert_invalid_token(response: reqwest::Response) {
+/// A 401 `invalid_token` with a Bearer challenge, and nothing stored.
+async fn assert_invalid_token(app: &TestApp, response: reqwest::Response) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let challenge = response.headers()["www-authenticate"]
         .to_str()
@@ -37,18 +38,34 @@ async fn assert_invalid_token(response: reqwest::Response) {
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"], "invalid_token");
+    assert!(stored_clients(app).await.is_empty());
 }
 
 fn web_client() -> Value {
     json!({ "redirect_uris": ["https://rp.example/cb"], "client_name": "RP" })
 }
 
-async fn registration_needs_the_initial_access_token(backend: Backend) {
+async fn registration_without_a_token_is_refused(backend: Backend) {
     let app = app_with_registration(backend).await;
-    assert_invalid_token(post_register(&app, None, &web_client()).await).await;
-    assert_invalid_token(post_register(&app, Some("wrong-iat"), &web_client()).await).await;
-    assert_invalid_token(post_register(&app, Some(""), &web_client()).await).await;
-    // The right token under another scheme is no bearer token.
+    let response = post_register(&app, None, &web_client()).await;
+    assert_invalid_token(&app, response).await;
+}
+
+async fn registration_with_a_wrong_token_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
+    let response = post_register(&app, Some("wrong-iat"), &web_client()).await;
+    assert_invalid_token(&app, response).await;
+}
+
+async fn registration_with_an_empty_token_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
+    let response = post_register(&app, Some(""), &web_client()).await;
+    assert_invalid_token(&app, response).await;
+}
+
+/// The right token under another scheme is no bearer token.
+async fn the_token_over_basic_authentication_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
     let response = http()
         .post(format!("{}/register", app.address))
         .basic_auth(IAT, None::<&str>)
@@ -56,15 +73,20 @@ async fn registration_needs_the_initial_access_token(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_invalid_token(response).await;
-    assert!(stored_clients(&app).await.is_empty());
+    assert_invalid_token(&app, response).await;
 }
 
 async fn registration_is_off_without_a_configured_token(backend: Backend) {
     let app = spawn_app(backend).await;
-    assert_invalid_token(post_register(&app, Some(""), &web_client()).await).await;
-    assert_invalid_token(post_register(&app, Some(IAT), &web_client()).await).await;
-    assert!(stored_clients(&app).await.is_empty());
+    let response = post_register(&app, Some(IAT), &web_client()).await;
+    assert_invalid_token(&app, response).await;
+}
+
+/// With no token configured, an empty one does not match "nothing".
+async fn an_empty_token_does_not_open_registration_that_is_off(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = post_register(&app, Some(""), &web_client()).await;
+    assert_invalid_token(&app, response).await;
 }
 
 async fn a_confidential_client_is_registered(backend: Backend) {
@@ -212,6 +234,10 @@ async fn a_relative_redirect_uri_is_refused(backend: Backend) {
 async fn a_code_client_without_redirect_uri_is_refused(backend: Backend) {
     let app = app_with_registration(backend).await;
     assert_refused(&app, json!({ "client_name": "RP" }), "invalid_redirect_uri").await;
+}
+
+async fn a_code_client_with_an_empty_list_of_redirect_uris_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
     assert_refused(&app, json!({ "redirect_uris": [] }), "invalid_redirect_uri").await;
 }
 
@@ -264,14 +290,18 @@ async fn metadata_that_is_not_json_is_refused(backend: Backend) {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"], "invalid_client_metadata");
-    // JSON, but a member of the wrong type.
+    assert!(stored_clients(&app).await.is_empty());
+}
+
+/// JSON, but a member of the wrong type.
+async fn a_member_of_the_wrong_type_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
     assert_refused(
         &app,
         json!({ "redirect_uris": "https://rp.example/cb" }),
         "invalid_client_metadata",
     )
     .await;
-    assert!(stored_clients(&app).await.is_empty());
 }
 
 async fn logout_uris_are_stored_and_echoed(backend: Backend) {
@@ -324,20 +354,27 @@ async fn a_bad_post_logout_redirect_uri_is_refused(backend: Backend) {
     .await;
 }
 
-async fn a_bad_backchannel_logout_uri_is_refused(backend: Backend) {
+/// A 400 for a client whose back-channel logout URI is `uri`.
+async fn assert_backchannel_uri_refused(backend: Backend, uri: &str) {
     let app = app_with_registration(backend).await;
-    for uri in [
-        "http://rp.example/backchannel",
-        "https://rp.example/backchannel#f",
-        "backchannel",
-    ] {
-        assert_refused(
-            &app,
-            json!({ "redirect_uris": ["https://rp.example/cb"], "backchannel_logout_uri": uri }),
-            "invalid_client_metadata",
-        )
-        .await;
-    }
+    assert_refused(
+        &app,
+        json!({ "redirect_uris": ["https://rp.example/cb"], "backchannel_logout_uri": uri }),
+        "invalid_client_metadata",
+    )
+    .await;
+}
+
+async fn a_backchannel_logout_uri_over_http_is_refused(backend: Backend) {
+    assert_backchannel_uri_refused(backend, "http://rp.example/backchannel").await;
+}
+
+async fn a_backchannel_logout_uri_with_a_fragment_is_refused(backend: Backend) {
+    assert_backchannel_uri_refused(backend, "https://rp.example/backchannel#f").await;
+}
+
+async fn a_relative_backchannel_logout_uri_is_refused(backend: Backend) {
+    assert_backchannel_uri_refused(backend, "backchannel").await;
 }
 
 fn cli_args(name: &str) -> CreateClientArgs {
@@ -366,13 +403,6 @@ async fn the_cli_creates_lists_and_deletes_clients(backend: Backend) {
     assert!(rows[0].secret_hash.is_some());
     admin.list_clients().await.unwrap();
 
-    // The same rules as dynamic registration.
-    let mut bad = cli_args("Bad");
-    bad.redirect_uris = vec!["http://portal.example/callback".to_owned()];
-    assert!(admin.create_client(bad).await.is_err());
-    let mut bad = cli_args("Bad");
-    bad.auth_method = "private_key_jwt".to_owned();
-    assert!(admin.create_client(bad).await.is_err());
     let mut public = cli_args("SPA");
     public.public = true;
     admin.create_client(public).await.unwrap();
@@ -382,7 +412,6 @@ async fn the_cli_creates_lists_and_deletes_clients(backend: Backend) {
         && r.secret_hash.is_none()
         && r.token_endpoint_auth_method == "none"));
 
-    assert!(admin.delete_client("no-such-client").await.is_err());
     admin.delete_client(&client.client_id).await.unwrap();
     assert_eq!(stored_clients(&app).await.len(), 1);
     assert!(admin.delete_client(&client.client_id).await.is_err());
@@ -408,9 +437,35 @@ async fn the_cli_creates_lists_and_deletes_clients(backend: Backend) {
     );
 }
 
+// The CLI follows the same rules as dynamic registration.
+async fn the_cli_refuses_an_http_redirect_uri(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut bad = cli_args("Bad");
+    bad.redirect_uris = vec!["http://portal.example/callback".to_owned()];
+    assert!(app.admin().create_client(bad).await.is_err());
+    assert!(stored_clients(&app).await.is_empty());
+}
+
+async fn the_cli_refuses_an_unknown_auth_method(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut bad = cli_args("Bad");
+    bad.auth_method = "private_key_jwt".to_owned();
+    assert!(app.admin().create_client(bad).await.is_err());
+    assert!(stored_clients(&app).await.is_empty());
+}
+
+async fn the_cli_cannot_delete_an_unknown_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert!(app.admin().delete_client("no-such-client").await.is_err());
+}
+
 both_backends!(
-    registration_needs_the_initial_access_token,
+    registration_without_a_token_is_refused,
+    registration_with_a_wrong_token_is_refused,
+    registration_with_an_empty_token_is_refused,
+    the_token_over_basic_authentication_is_refused,
     registration_is_off_without_a_configured_token,
+    an_empty_token_does_not_open_registration_that_is_off,
     a_confidential_client_is_registered,
     defaults_for_a_minimal_registration,
     a_public_client_gets_no_secret,
@@ -419,12 +474,19 @@ both_backends!(
     a_redirect_uri_with_a_fragment_is_refused,
     a_relative_redirect_uri_is_refused,
     a_code_client_without_redirect_uri_is_refused,
+    a_code_client_with_an_empty_list_of_redirect_uris_is_refused,
     implicit_and_hybrid_response_types_are_refused,
     an_unknown_auth_method_is_refused,
     an_unsupported_grant_type_is_refused,
     metadata_that_is_not_json_is_refused,
+    a_member_of_the_wrong_type_is_refused,
     logout_uris_are_stored_and_echoed,
     a_bad_post_logout_redirect_uri_is_refused,
-    a_bad_backchannel_logout_uri_is_refused,
+    a_backchannel_logout_uri_over_http_is_refused,
+    a_backchannel_logout_uri_with_a_fragment_is_refused,
+    a_relative_backchannel_logout_uri_is_refused,
     the_cli_creates_lists_and_deletes_clients,
+    the_cli_refuses_an_http_redirect_uri,
+    the_cli_refuses_an_unknown_auth_method,
+    the_cli_cannot_delete_an_unknown_client,
 );
