@@ -15,9 +15,8 @@ use crate::driver::*;
 use crate::helpers::*;
 
 // 1. The client and its redirect URI are checked before anything is redirected.
-async fn unknown_clients_and_unregistered_redirect_uris_get_a_page(backend: Backend) {
+async fn an_unknown_client_gets_a_page(backend: Backend) {
     let app = spawn_app(backend).await;
-    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     let challenge = s256(VERIFIER);
     let unknown = [
         ("response_type", "code"),
@@ -34,7 +33,12 @@ async fn unknown_clients_and_unregistered_redirect_uris_get_a_page(backend: Back
         html.contains("Ongeldige inlogaanvraag"),
         "the page says what went wrong: {html}"
     );
+}
 
+/// Only the registered URI itself: no other path, query, trailing slash, host or scheme.
+async fn an_unregistered_redirect_uri_gets_a_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     for redirect in [
         "https://portal.example/other",
         "https://portal.example/callback?next=/admin",
@@ -56,7 +60,11 @@ async fn unknown_clients_and_unregistered_redirect_uris_get_a_page(backend: Back
         let html = assert_error_page(response, redirect).await;
         assert!(!html.contains(redirect), "{redirect} is not linked to");
     }
-    // Without any redirect_uri: also a page.
+}
+
+async fn a_request_without_a_redirect_uri_gets_a_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     let url = app.url(
         "/authorize",
         &[
@@ -94,17 +102,21 @@ async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
 }
 
 // 3. PKCE is required for public clients, and only S256.
-async fn public_clients_must_use_pkce_with_s256(backend: Backend) {
+async fn a_public_client_without_pkce_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let public = app.client(AuthMethod::None, CODE).await;
-    let confidential = app.client(AuthMethod::ClientSecretBasic, CODE).await;
-
     let response = app
         .browser()
         .get(&public.authorize_url("openid", &[]))
         .await;
     assert_error_redirect(&app, &response, "invalid_request", Some("st-1"));
+}
 
+/// For public and confidential clients alike.
+async fn the_plain_pkce_method_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let public = app.client(AuthMethod::None, CODE).await;
+    let confidential = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     for rp in [&public, &confidential] {
         let response = app
             .browser()
@@ -118,8 +130,11 @@ async fn public_clients_must_use_pkce_with_s256(backend: Backend) {
             .await;
         assert_error_redirect(&app, &response, "invalid_request", Some("st-1"));
     }
+}
 
-    // With S256 the public client goes on to the login page.
+async fn a_public_client_with_s256_goes_on_to_the_login(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let public = app.client(AuthMethod::None, CODE).await;
     let response = app
         .browser()
         .get(&public.pkce_authorize_url("openid", &[]))
@@ -129,12 +144,17 @@ async fn public_clients_must_use_pkce_with_s256(backend: Backend) {
 }
 
 // 4. The code is bound to the PKCE challenge.
-async fn the_code_verifier_must_match_the_challenge(backend: Backend) {
+/// A public client, and a code for it bound to the challenge of [`VERIFIER`].
+async fn a_public_clients_code(backend: Backend) -> (TestApp, RelyingParty, String) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let rp = app.client(AuthMethod::None, CODE).await;
-
     let code = rp.code(&app.browser(), &person, "openid").await;
+    (app, rp, code)
+}
+
+async fn a_wrong_code_verifier_is_invalid_grant(backend: Backend) {
+    let (_app, rp, code) = a_public_clients_code(backend).await;
     let wrong = "another-code-verifier-that-is-long-enough-0000000000000";
     assert_oauth_error(
         rp.redeem(ClientAuth::IdOnly, &code, REDIRECT, Some(wrong))
@@ -143,17 +163,20 @@ async fn the_code_verifier_must_match_the_challenge(backend: Backend) {
         "invalid_grant",
     )
     .await;
+}
 
-    let code = rp.code(&app.browser(), &person, "openid").await;
+async fn a_missing_code_verifier_is_invalid_grant(backend: Backend) {
+    let (_app, rp, code) = a_public_clients_code(backend).await;
     assert_oauth_error(
         rp.redeem(ClientAuth::IdOnly, &code, REDIRECT, None).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
+}
 
-    // The right verifier works (on a fresh code).
-    let code = rp.code(&app.browser(), &person, "openid").await;
+async fn the_right_code_verifier_gets_the_tokens(backend: Backend) {
+    let (_app, rp, code) = a_public_clients_code(backend).await;
     let (status, tokens) = json_of(
         rp.redeem(ClientAuth::IdOnly, &code, REDIRECT, Some(VERIFIER))
             .await,
@@ -164,17 +187,20 @@ async fn the_code_verifier_must_match_the_challenge(backend: Backend) {
 }
 
 // 5. Client authentication at the token endpoint.
-async fn client_authentication_failures_are_invalid_client(backend: Backend) {
+/// A code exchange that gets as far as the (unknown) code only if the client is authenticated.
+const UNKNOWN_CODE: &[(&str, &str)] = &[
+    ("grant_type", "authorization_code"),
+    ("code", "whatever"),
+    ("redirect_uri", REDIRECT),
+];
+
+async fn a_wrong_secret_over_basic_is_invalid_client_with_a_challenge(backend: Backend) {
     let app = spawn_app(backend).await;
     let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
-    let params = [
-        ("grant_type", "authorization_code"),
-        ("code", "whatever"),
-        ("redirect_uri", REDIRECT),
-    ];
-
     let wrong = basic.posing_as(&basic.id, Some("not-the-secret"));
-    let response = wrong.post_as(ClientAuth::Basic, "/token", &params).await;
+    let response = wrong
+        .post_as(ClientAuth::Basic, "/token", UNKNOWN_CODE)
+        .await;
     let challenge = response
         .headers()
         .get("www-authenticate")
@@ -182,60 +208,87 @@ async fn client_authentication_failures_are_invalid_client(backend: Backend) {
         .expect("a WWW-Authenticate header after failed Basic authentication");
     assert!(challenge.starts_with("Basic"), "{challenge}");
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    // The right secret, but in the body: not the method this client registered.
-    let response = basic.post_as(ClientAuth::Post, "/token", &params).await;
+/// The right secret, but in the body: not the method this client registered.
+async fn a_basic_clients_secret_in_the_body_is_invalid_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = basic
+        .post_as(ClientAuth::Post, "/token", UNKNOWN_CODE)
+        .await;
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    // An unknown client over Basic.
+async fn an_unknown_client_over_basic_is_invalid_client_with_a_challenge(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     let unknown = basic.posing_as("no-such-client", Some("x"));
-    let response = unknown.post_as(ClientAuth::Basic, "/token", &params).await;
+    let response = unknown
+        .post_as(ClientAuth::Basic, "/token", UNKNOWN_CODE)
+        .await;
     assert!(response.headers().contains_key("www-authenticate"));
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    // A confidential client cannot pass itself off as public.
-    let response = basic.post_as(ClientAuth::IdOnly, "/token", &params).await;
+async fn a_confidential_client_cannot_pass_itself_off_as_public(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = basic
+        .post_as(ClientAuth::IdOnly, "/token", UNKNOWN_CODE)
+        .await;
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    // With the right secret the client gets as far as the (unknown) code.
-    let response = basic.post_as(ClientAuth::Basic, "/token", &params).await;
+async fn with_the_right_secret_the_client_gets_as_far_as_the_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = basic
+        .post_as(ClientAuth::Basic, "/token", UNKNOWN_CODE)
+        .await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
 // 6. The code expires after 60 s, and is bound to the redirect URI and the client.
-async fn codes_expire_and_are_bound_to_redirect_uri_and_client(backend: Backend) {
+/// A confidential client (client_secret_post) and a code for it, bound to [`VERIFIER`].
+async fn a_confidential_clients_code(backend: Backend) -> (TestApp, RelyingParty, String) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let a = app.client(AuthMethod::ClientSecretPost, CODE).await;
-    let b = app.client(AuthMethod::ClientSecretPost, CODE).await;
+    let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
+    let code = rp.code(&app.browser(), &person, "openid").await;
+    (app, rp, code)
+}
 
-    let code = a.code(&app.browser(), &person, "openid").await;
+async fn a_code_expires_after_60_seconds(backend: Backend) {
+    let (app, rp, code) = a_confidential_clients_code(backend).await;
     app.clock.advance(61);
     assert_oauth_error(
-        a.redeem(ClientAuth::Post, &code, REDIRECT, Some(VERIFIER))
+        rp.redeem(ClientAuth::Post, &code, REDIRECT, Some(VERIFIER))
             .await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
+}
 
-    let code = a.code(&app.browser(), &person, "openid").await;
+async fn a_code_is_bound_to_its_redirect_uri(backend: Backend) {
+    let (_app, rp, code) = a_confidential_clients_code(backend).await;
+    let other = "https://portal.example/other";
     assert_oauth_error(
-        a.redeem(
-            ClientAuth::Post,
-            &code,
-            "https://portal.example/other",
-            Some(VERIFIER),
-        )
-        .await,
+        rp.redeem(ClientAuth::Post, &code, other, Some(VERIFIER))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
+}
 
-    let code = a.code(&app.browser(), &person, "openid").await;
+async fn a_code_is_bound_to_its_client(backend: Backend) {
+    let (app, _rp, code) = a_confidential_clients_code(backend).await;
+    let other = app.client(AuthMethod::ClientSecretPost, CODE).await;
     assert_oauth_error(
-        b.redeem(ClientAuth::Post, &code, REDIRECT, Some(VERIFIER))
+        other
+            .redeem(ClientAuth::Post, &code, REDIRECT, Some(VERIFIER))
             .await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
@@ -244,11 +297,10 @@ async fn codes_expire_and_are_bound_to_redirect_uri_and_client(backend: Backend)
 }
 
 // 7. Unknown scope values are ignored (never granted); openid is required.
-async fn unknown_scopes_are_ignored_and_openid_is_required(backend: Backend) {
+async fn unknown_scopes_are_ignored(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
-
     let code = rp
         .code(&app.browser(), &person, "openid email foo:bar")
         .await;
@@ -261,7 +313,11 @@ async fn unknown_scopes_are_ignored_and_openid_is_required(backend: Backend) {
     assert_eq!(tokens["scope"], "openid email");
     let access = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
     assert_eq!(access["scope"], "openid email");
+}
 
+async fn a_request_without_openid_is_invalid_scope(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
     let response = app
         .browser()
         .get(&rp.pkce_authorize_url("email profile", &[]))
@@ -381,20 +437,34 @@ async fn a_wrong_password_and_an_unknown_address_look_the_same(backend: Backend)
 }
 
 // 10. prompt=none and max_age.
-async fn prompt_none_and_max_age(backend: Backend) {
+/// A browser logged in (through a PKCE code flow) for a confidential client.
+async fn logged_in_browser(backend: Backend) -> (TestApp, RelyingParty, Browser) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
-    let url = |extra: &[(&str, &str)]| rp.pkce_authorize_url("openid", extra);
-
     let browser = app.browser();
-    let response = browser.get(&url(&[("prompt", "none")])).await;
-    assert_error_redirect(&app, &response, "login_required", Some("st-1"));
-
-    let callback = browser.authorize(&url(&[]), &person).await;
+    let callback = browser
+        .authorize(&rp.pkce_authorize_url("openid", &[]), &person)
+        .await;
     assert!(callback.starts_with(REDIRECT));
+    (app, rp, browser)
+}
 
-    let response = browser.get(&url(&[("prompt", "none")])).await;
+async fn prompt_none_without_a_session_is_login_required(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = app
+        .browser()
+        .get(&rp.pkce_authorize_url("openid", &[("prompt", "none")]))
+        .await;
+    assert_error_redirect(&app, &response, "login_required", Some("st-1"));
+}
+
+async fn prompt_none_with_a_session_answers_with_a_code(backend: Backend) {
+    let (app, rp, browser) = logged_in_browser(backend).await;
+    let response = browser
+        .get(&rp.pkce_authorize_url("openid", &[("prompt", "none")]))
+        .await;
     assert_eq!(response.status(), StatusCode::FOUND, "a redirect, no page");
     let callback = location(&response);
     assert!(callback.starts_with(&format!("{REDIRECT}?")), "{callback}");
@@ -405,48 +475,62 @@ async fn prompt_none_and_max_age(backend: Backend) {
         query_param(&callback, "iss").as_deref(),
         Some(app.address.as_str())
     );
+}
 
-    // max_age=0 asks for a fresh login (OIDC Core §3.1.2.1: equivalent to prompt=login).
-    let response = browser.get(&url(&[("max_age", "0")])).await;
+/// OIDC Core §3.1.2.1: max_age=0 is equivalent to prompt=login.
+async fn max_age_0_asks_for_a_fresh_login(backend: Backend) {
+    let (_app, rp, browser) = logged_in_browser(backend).await;
+    let response = browser
+        .get(&rp.pkce_authorize_url("openid", &[("max_age", "0")]))
+        .await;
     assert!(
         location(&response).starts_with("/login"),
         "max_age=0 → {}",
         location(&response)
     );
+}
 
-    // A login that is older than max_age must be repeated.
+async fn a_login_within_max_age_is_accepted(backend: Backend) {
+    let (app, rp, browser) = logged_in_browser(backend).await;
     app.clock.advance(120);
-    let response = browser.get(&url(&[("max_age", "3600")])).await;
+    let response = browser
+        .get(&rp.pkce_authorize_url("openid", &[("max_age", "3600")]))
+        .await;
     assert!(location(&response).starts_with(REDIRECT), "recent enough");
-    let response = browser.get(&url(&[("max_age", "60")])).await;
+}
+
+async fn a_login_older_than_max_age_must_be_repeated(backend: Backend) {
+    let (app, rp, browser) = logged_in_browser(backend).await;
+    app.clock.advance(120);
+    let response = browser
+        .get(&rp.pkce_authorize_url("openid", &[("max_age", "60")]))
+        .await;
     let next = location(&response);
     assert!(
         next.starts_with("/login"),
         "max_age=60 after 120 s → {next}"
     );
     assert!(!next.starts_with(REDIRECT));
+}
+
+async fn prompt_none_with_a_login_older_than_max_age_is_login_required(backend: Backend) {
+    let (app, rp, browser) = logged_in_browser(backend).await;
+    app.clock.advance(120);
     let response = browser
-        .get(&url(&[("max_age", "60"), ("prompt", "none")]))
+        .get(&rp.pkce_authorize_url("openid", &[("max_age", "60"), ("prompt", "none")]))
         .await;
     assert_error_redirect(&app, &response, "login_required", Some("st-1"));
 }
 
 // 11. client_credentials, for confidential service clients only; other grants refused.
-async fn client_credentials_only_for_confidential_clients_with_the_grant(backend: Backend) {
+const CLIENT_CREDENTIALS: &[(&str, &str)] = &[("grant_type", "client_credentials")];
+
+async fn a_confidential_service_client_gets_an_access_token_for_itself(backend: Backend) {
     let app = spawn_app(backend).await;
     let service = app
         .client(AuthMethod::ClientSecretBasic, &["client_credentials"])
         .await;
-    let (status, tokens) = json_of(
-        service
-            .post_as(
-                ClientAuth::Basic,
-                "/token",
-                &[("grant_type", "client_credentials")],
-            )
-            .await,
-    )
-    .await;
+    let (status, tokens) = json_of(service.post("/token", CLIENT_CREDENTIALS).await).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert!(tokens["access_token"].is_string());
     assert_eq!(tokens["token_type"], "Bearer");
@@ -455,8 +539,11 @@ async fn client_credentials_only_for_confidential_clients_with_the_grant(backend
     let claims = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
     assert_eq!(claims["sub"], service.id.as_str());
     assert_eq!(claims["client_id"], service.id.as_str());
+}
 
-    // A public client (stored directly: registration refuses this combination).
+/// Stored directly: registration refuses this combination.
+async fn a_public_client_cannot_use_client_credentials(backend: Backend) {
+    let app = spawn_app(backend).await;
     let public = app
         .client(
             AuthMethod::None,
@@ -464,46 +551,38 @@ async fn client_credentials_only_for_confidential_clients_with_the_grant(backend
         )
         .await;
     assert_oauth_error(
-        public
-            .post_as(
-                ClientAuth::IdOnly,
-                "/token",
-                &[("grant_type", "client_credentials")],
-            )
-            .await,
+        public.post("/token", CLIENT_CREDENTIALS).await,
         StatusCode::BAD_REQUEST,
         "unauthorized_client",
     )
     .await;
+}
 
+async fn a_client_without_the_grant_cannot_use_client_credentials(backend: Backend) {
+    let app = spawn_app(backend).await;
     let web_app = app
         .client(AuthMethod::ClientSecretBasic, CODE_AND_REFRESH)
         .await;
     assert_oauth_error(
-        web_app
-            .post_as(
-                ClientAuth::Basic,
-                "/token",
-                &[("grant_type", "client_credentials")],
-            )
-            .await,
+        web_app.post("/token", CLIENT_CREDENTIALS).await,
         StatusCode::BAD_REQUEST,
         "unauthorized_client",
     )
     .await;
+}
 
+async fn the_password_grant_is_unsupported(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let service = app
+        .client(AuthMethod::ClientSecretBasic, &["client_credentials"])
+        .await;
+    let password_grant = [
+        ("grant_type", "password"),
+        ("username", "marco@ek88.nl"),
+        ("password", STRONG),
+    ];
     assert_oauth_error(
-        service
-            .post_as(
-                ClientAuth::Basic,
-                "/token",
-                &[
-                    ("grant_type", "password"),
-                    ("username", "marco@ek88.nl"),
-                    ("password", STRONG),
-                ],
-            )
-            .await,
+        service.post("/token", &password_grant).await,
         StatusCode::BAD_REQUEST,
         "unsupported_grant_type",
     )
@@ -511,7 +590,8 @@ async fn client_credentials_only_for_confidential_clients_with_the_grant(backend
 }
 
 // 12. Introspection (RFC 7662) and revocation (RFC 7009).
-async fn introspection_and_revocation(backend: Backend) {
+/// A client (client_secret_post) holding an access and a refresh token for Marco.
+async fn a_client_with_tokens(backend: Backend) -> (TestApp, RelyingParty, Value) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let rp = app
@@ -520,68 +600,92 @@ async fn introspection_and_revocation(backend: Backend) {
     let tokens = rp
         .sign_in(&app.browser(), &person, "openid email offline_access")
         .await;
-    let access = tokens["access_token"].as_str().unwrap();
-    let refresh = tokens["refresh_token"].as_str().unwrap();
-    let sub = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].clone();
+    (app, rp, tokens)
+}
 
-    let answer = rp.introspect(access).await;
+fn subject(tokens: &Value) -> Value {
+    jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].clone()
+}
+
+async fn introspection_describes_a_live_access_token(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let answer = rp
+        .introspect(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(answer["active"], true, "{answer}");
-    assert_eq!(answer["sub"], sub);
+    assert_eq!(answer["sub"], subject(&tokens));
     assert_eq!(answer["client_id"], rp.id.as_str());
     assert_eq!(answer["scope"], "openid email offline_access");
+}
 
-    // Unauthenticated, or with a wrong secret: 401.
+async fn introspection_without_client_authentication_is_invalid_client(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let access = tokens["access_token"].as_str().unwrap();
     let response = rp
         .post_as(ClientAuth::Nothing, "/introspect", &[("token", access)])
         .await;
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
-    let wrong = rp.posing_as(&rp.id, Some("wrong"));
-    let response = wrong
-        .post_as(ClientAuth::Post, "/introspect", &[("token", access)])
-        .await;
-    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
+async fn introspection_with_a_wrong_secret_is_invalid_client(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let wrong = rp.posing_as(&rp.id, Some("wrong"));
+    let response = wrong.post("/introspect", &[("token", access)]).await;
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
+
+async fn introspection_of_something_that_is_no_token_says_inactive(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
     let garbage = rp.introspect("not-a-token-at-all").await;
     assert_eq!(garbage, serde_json::json!({ "active": false }));
+}
 
-    // Revoking the access token.
+async fn a_revoked_access_token_is_inactive_and_refused_at_userinfo(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(rp.revoke(&[("token", access)]).await, StatusCode::OK);
     let answer = rp.introspect(access).await;
     assert_eq!(answer, serde_json::json!({ "active": false }));
     assert_eq!(rp.userinfo(access).await.status(), StatusCode::UNAUTHORIZED);
+}
 
-    // The refresh token.
-    let answer = rp.introspect(refresh).await;
+async fn introspection_describes_a_live_refresh_token(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let answer = rp
+        .introspect(tokens["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(answer["active"], true, "{answer}");
     assert_eq!(answer["client_id"], rp.id.as_str());
-    assert_eq!(answer["sub"], sub);
+    assert_eq!(answer["sub"], subject(&tokens));
+}
+
+async fn a_revoked_refresh_token_is_refused_and_inactive(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
     let hint = ("token_type_hint", "refresh_token");
     assert_eq!(rp.revoke(&[("token", refresh), hint]).await, StatusCode::OK);
-    assert_oauth_error(
-        rp.post_as(
-            ClientAuth::Post,
-            "/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
+    assert_invalid_grant(rp.refresh(&tokens).await);
     let answer = rp.introspect(refresh).await;
     assert_eq!(answer, serde_json::json!({ "active": false }));
 }
 
 // 13. RP-initiated logout.
-async fn rp_initiated_logout(backend: Backend) {
+/// A browser logged in for a client (client_secret_post), and the ID token it got.
+async fn a_browser_with_an_id_token(backend: Backend) -> (TestApp, RelyingParty, Browser, String) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
-
-    // A bare link, without a hint: the person confirms first; the session lives on.
     let browser = app.browser();
     let tokens = rp.sign_in(&browser, &person, "openid").await;
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    (app, rp, browser, id_token)
+}
+
+/// A bare link, without a hint: the person confirms first; the session lives on.
+async fn a_logout_link_without_a_hint_asks_for_confirmation(backend: Backend) {
+    let (app, rp, browser, _) = a_browser_with_an_id_token(backend).await;
     let response = browser.get(&app.url("/logout", &[])).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
@@ -593,8 +697,11 @@ async fn rp_initiated_logout(backend: Backend) {
         query_param(&callback, "code").is_some(),
         "still logged in: {callback}"
     );
+}
 
-    // An unregistered post_logout_redirect_uri: a page, no redirect, and no logout.
+/// A page, no redirect, and no logout.
+async fn an_unregistered_post_logout_redirect_uri_gets_a_page(backend: Backend) {
+    let (app, rp, browser, id_token) = a_browser_with_an_id_token(backend).await;
     let response = browser
         .get(&app.url(
             "/logout",
@@ -606,6 +713,15 @@ async fn rp_initiated_logout(backend: Backend) {
         ))
         .await;
     assert_error_page(response, "unregistered post_logout_redirect_uri").await;
+    let callback = browser.authorize_silently(&rp).await;
+    assert!(
+        query_param(&callback, "code").is_some(),
+        "still logged in: {callback}"
+    );
+}
+
+async fn a_post_logout_redirect_uri_with_a_query_gets_a_page(backend: Backend) {
+    let (app, _rp, browser, id_token) = a_browser_with_an_id_token(backend).await;
     let response = browser
         .get(&app.url(
             "/logout",
@@ -616,8 +732,11 @@ async fn rp_initiated_logout(backend: Backend) {
         ))
         .await;
     assert_error_page(response, "post_logout_redirect_uri with a query").await;
+}
 
-    // With the hint: logged out at once, back to the client with state.
+/// With the hint: logged out at once, back to the client with state.
+async fn a_logout_with_the_hint_ends_the_session_and_returns_to_the_client(backend: Backend) {
+    let (app, rp, browser, id_token) = a_browser_with_an_id_token(backend).await;
     let response = browser
         .get(&app.url(
             "/logout",
@@ -780,8 +899,7 @@ async fn back_channel_logout_token(backend: Backend) {
 }
 
 // 15. Discovery and the JWKS.
-async fn discovery_and_jwks(backend: Backend) {
-    // Registration is advertised only when it is enabled.
+async fn registration_is_not_advertised_when_it_is_off(backend: Backend) {
     let closed = spawn_app(backend).await;
     let metadata: Value = closed
         .browser()
@@ -791,13 +909,10 @@ async fn discovery_and_jwks(backend: Backend) {
         .await
         .unwrap();
     assert!(metadata.get("registration_endpoint").is_none());
-    drop(closed);
+}
 
-    let options = Options {
-        initial_access_token: Some("iat-discovery".into()),
-        ..Options::default()
-    };
-    let app = spawn_app_with(backend, options).await;
+async fn discovery_names_every_endpoint_and_what_is_supported(backend: Backend) {
+    let app = spawn_app_with(backend, with_registration()).await;
     let response = app.browser().get("/.well-known/openid-configuration").await;
     assert_eq!(response.status(), StatusCode::OK);
     let metadata: Value = response.json().await.unwrap();
@@ -837,7 +952,10 @@ async fn discovery_and_jwks(backend: Backend) {
             .contains(&serde_json::json!("RS256"))
     );
     assert_eq!(metadata["backchannel_logout_supported"], true);
+}
 
+async fn the_jwks_publishes_public_rsa_signing_keys(backend: Backend) {
+    let app = spawn_app(backend).await;
     let jwks: Value = app.browser().get("/jwks").await.json().await.unwrap();
     let keys = jwks["keys"].as_array().expect("keys");
     let rsa: Vec<&Value> = keys.iter().filter(|k| k["kty"] == "RSA").collect();
@@ -852,20 +970,52 @@ async fn discovery_and_jwks(backend: Backend) {
 }
 
 both_backends!(
-    a_back_channel_notice_waits_for_a_relying_party_that_is_down,
-    unknown_clients_and_unregistered_redirect_uris_get_a_page,
+    an_unknown_client_gets_a_page,
+    an_unregistered_redirect_uri_gets_a_page,
+    a_request_without_a_redirect_uri_gets_a_page,
     implicit_and_hybrid_response_types_are_refused,
-    public_clients_must_use_pkce_with_s256,
-    the_code_verifier_must_match_the_challenge,
-    client_authentication_failures_are_invalid_client,
-    codes_expire_and_are_bound_to_redirect_uri_and_client,
-    unknown_scopes_are_ignored_and_openid_is_required,
+    a_public_client_without_pkce_is_refused,
+    the_plain_pkce_method_is_refused,
+    a_public_client_with_s256_goes_on_to_the_login,
+    a_wrong_code_verifier_is_invalid_grant,
+    a_missing_code_verifier_is_invalid_grant,
+    the_right_code_verifier_gets_the_tokens,
+    a_wrong_secret_over_basic_is_invalid_client_with_a_challenge,
+    a_basic_clients_secret_in_the_body_is_invalid_client,
+    an_unknown_client_over_basic_is_invalid_client_with_a_challenge,
+    a_confidential_client_cannot_pass_itself_off_as_public,
+    with_the_right_secret_the_client_gets_as_far_as_the_code,
+    a_code_expires_after_60_seconds,
+    a_code_is_bound_to_its_redirect_uri,
+    a_code_is_bound_to_its_client,
+    unknown_scopes_are_ignored,
+    a_request_without_openid_is_invalid_scope,
     a_one_time_code_cannot_be_replayed,
     a_wrong_password_and_an_unknown_address_look_the_same,
-    prompt_none_and_max_age,
-    client_credentials_only_for_confidential_clients_with_the_grant,
-    introspection_and_revocation,
-    rp_initiated_logout,
+    prompt_none_without_a_session_is_login_required,
+    prompt_none_with_a_session_answers_with_a_code,
+    max_age_0_asks_for_a_fresh_login,
+    a_login_within_max_age_is_accepted,
+    a_login_older_than_max_age_must_be_repeated,
+    prompt_none_with_a_login_older_than_max_age_is_login_required,
+    a_confidential_service_client_gets_an_access_token_for_itself,
+    a_public_client_cannot_use_client_credentials,
+    a_client_without_the_grant_cannot_use_client_credentials,
+    the_password_grant_is_unsupported,
+    introspection_describes_a_live_access_token,
+    introspection_without_client_authentication_is_invalid_client,
+    introspection_with_a_wrong_secret_is_invalid_client,
+    introspection_of_something_that_is_no_token_says_inactive,
+    a_revoked_access_token_is_inactive_and_refused_at_userinfo,
+    introspection_describes_a_live_refresh_token,
+    a_revoked_refresh_token_is_refused_and_inactive,
+    a_logout_link_without_a_hint_asks_for_confirmation,
+    an_unregistered_post_logout_redirect_uri_gets_a_page,
+    a_post_logout_redirect_uri_with_a_query_gets_a_page,
+    a_logout_with_the_hint_ends_the_session_and_returns_to_the_client,
+    a_back_channel_notice_waits_for_a_relying_party_that_is_down,
     back_channel_logout_token,
-    discovery_and_jwks,
+    registration_is_not_advertised_when_it_is_off,
+    discovery_names_every_endpoint_and_what_is_supported,
+    the_jwks_publishes_public_rsa_signing_keys,
 );
