@@ -238,7 +238,6 @@ async fn the_link_expires_after_15_minutes(backend: Backend) {
     app.clock.advance(15 * 60 - 5);
     let response = browser.get(&link).await;
     assert_eq!(response.status(), StatusCode::OK, "still valid just before");
-    let page = text(response).await;
 
     app.clock.advance(6);
     let response = browser.get(&link).await;
@@ -250,8 +249,16 @@ async fn the_link_expires_after_15_minutes(backend: Backend) {
         Some("/password/forgot"),
         "it says where to get a new one"
     );
+}
 
-    // A form opened before the expiry cannot be submitted after it.
+async fn a_reset_form_opened_before_the_expiry_cannot_be_submitted_after_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = app.browser();
+    onboarded_person(&app).await;
+    let link = request_reset(&app, MARCO).await;
+    app.clock.advance(15 * 60 - 5);
+    let page = browser.page(&link).await;
+    app.clock.advance(6);
     let response = post_reset(&browser, &link, &csrf_token(&page), NEW_PASSWORD).await;
     assert_eq!(response.status(), StatusCode::GONE);
     let response = app.browser().log_in_password(MARCO, STRONG).await;
@@ -398,28 +405,34 @@ async fn the_new_password_must_differ_from_the_current_one(backend: Backend) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
+/// Marco resets his password to [`NEW_PASSWORD`] in `device`.
+async fn reset_to_the_new_password(app: &TestApp, device: &Browser) {
+    let link = request_reset(app, MARCO).await;
+    let response = submit_reset(device, &link, NEW_PASSWORD, NEW_PASSWORD, false).await;
+    assert_eq!(location(&response), "/login?reset=done&lang=nl");
+}
+
+/// The message is the generic one.
+async fn after_a_reset_the_old_password_no_longer_works(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    reset_to_the_new_password(&app, &app.browser()).await;
+    let response = app.browser().log_in_password(MARCO, STRONG).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(alert(&text(response).await).contains("Ongeldig e-mailadres of wachtwoord."));
+}
+
 async fn after_a_reset_the_code_is_still_needed(backend: Backend) {
     let app = spawn_app(backend).await;
     let device = app.browser();
     let person = onboarded_person(&app).await;
-    let link = request_reset(&app, MARCO).await;
-    let response = submit_reset(&device, &link, NEW_PASSWORD, NEW_PASSWORD, false).await;
-    assert_eq!(location(&response), "/login?reset=done&lang=nl");
+    reset_to_the_new_password(&app, &device).await;
     let html = text(device.get("/login?reset=done").await).await;
     assert!(
         text_of(&html, ".notice")
             .join(" ")
             .contains("Uw wachtwoord is gewijzigd."),
         "{html}"
-    );
-
-    // The old password no longer works; the message is the generic one.
-    let response = app.browser().log_in_password(MARCO, STRONG).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        text_of(&text(response).await, "[role=alert]")
-            .join(" ")
-            .contains("Ongeldig e-mailadres of wachtwoord.")
     );
 
     // The new one leads to the code step, not past it; the code finishes the login.
@@ -597,20 +610,28 @@ async fn staff_resend_an_invitation(backend: Backend) {
         location(&browser.register(&link, STRONG).await),
         "/otp/setup"
     );
-
-    // Once registered there is nothing to resend.
-    assert!(matches!(
-        app.admin().resend_invitation(MARCO).await,
-        Err(AccountError::AlreadyRegistered)
-    ));
-    assert!(matches!(
-        app.admin().resend_invitation("niemand@ek88.nl").await,
-        Err(AccountError::UnknownUser)
-    ));
     assert!(has_row(
         &app.admin().audit_log().await,
         "invitation_resent",
         "success"
+    ));
+}
+
+/// Once registered there is nothing to resend.
+async fn an_invitation_is_not_resent_to_a_registered_person(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    assert!(matches!(
+        app.admin().resend_invitation(MARCO).await,
+        Err(AccountError::AlreadyRegistered)
+    ));
+}
+
+async fn an_invitation_is_not_resent_to_an_unknown_address(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert!(matches!(
+        app.admin().resend_invitation("niemand@ek88.nl").await,
+        Err(AccountError::UnknownUser)
     ));
 }
 
@@ -672,7 +693,16 @@ async fn staff_reset_the_authenticator(backend: Backend) {
     );
 }
 
-async fn staff_disable_and_enable_an_account(backend: Backend) {
+/// Marco, signed in at a client in `device`, and then disabled by HCC staff.
+struct DisabledAccount {
+    app: TestApp,
+    person: Person,
+    rp: RelyingParty,
+    device: Browser,
+    tokens: serde_json::Value,
+}
+
+async fn a_disabled_account(backend: Backend) -> DisabledAccount {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let rp = app.refresh_client().await;
@@ -680,15 +710,27 @@ async fn staff_disable_and_enable_an_account(backend: Backend) {
     let tokens = rp
         .sign_in(&device, &person, "openid email offline_access")
         .await;
-    let access = tokens["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(rp.introspect(&access).await["active"], true);
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(rp.introspect(access).await["active"], true);
+    app.admin().disable(MARCO).await.unwrap();
+    DisabledAccount {
+        app,
+        person,
+        rp,
+        device,
+        tokens,
+    }
+}
 
+/// The right password now gets the same answer as a wrong one.
+async fn a_disabled_account_gets_the_answer_of_a_wrong_password(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
     let wrong = app.browser().log_in_password(MARCO, WRONG).await;
     assert_eq!(wrong.status(), StatusCode::OK);
     let wrong = text_of(&text(wrong).await, "[role=alert]");
 
     app.admin().disable(MARCO).await.unwrap();
-    // The right password now gets the same answer as a wrong one.
     let refused = app.browser().log_in_password(MARCO, STRONG).await;
     assert_eq!(refused.status(), StatusCode::OK);
     let refused_html = text(refused).await;
@@ -698,21 +740,35 @@ async fn staff_disable_and_enable_an_account(backend: Backend) {
             .join(" ")
             .contains("Ongeldig e-mailadres of wachtwoord.")
     );
-    // Its session, refresh token and access token are dead; a reset mail is not sent.
+}
+
+async fn disabling_an_account_ends_its_session_and_tokens(backend: Backend) {
+    // The app is bound for the whole test: dropping it stops the server.
+    let DisabledAccount {
+        app: _app,
+        rp,
+        device,
+        tokens,
+        ..
+    } = a_disabled_account(backend).await;
     let back = device.authorize_silently(&rp).await;
     assert_eq!(
         query_param(&back, "error").as_deref(),
         Some("login_required")
     );
     assert_invalid_grant(rp.refresh(&tokens).await);
+    let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(
-        rp.introspect(&access).await,
+        rp.introspect(access).await,
         serde_json::json!({"active": false})
     );
-    assert_eq!(
-        rp.userinfo(&access).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(rp.userinfo(access).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn a_disabled_account_gets_no_reset_mail(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    app.admin().disable(MARCO).await.unwrap();
     let mailbox = app.mailbox();
     let queued = mailbox.queued_for(MARCO).await.len();
     let mails = mailbox.mails_to(MARCO).len();
@@ -726,7 +782,17 @@ async fn staff_disable_and_enable_an_account(backend: Backend) {
         "no mail for a disabled account"
     );
     assert_eq!(mailbox.mails_to(MARCO).len(), mails);
+}
 
+/// Enabled again, the person logs in anew; what was revoked stays revoked.
+async fn staff_disable_and_enable_an_account(backend: Backend) {
+    let DisabledAccount {
+        app,
+        person,
+        rp,
+        tokens,
+        ..
+    } = a_disabled_account(backend).await;
     app.admin().enable(MARCO).await.unwrap();
     let url = rp.authorize_url("openid offline_access", &[]);
     let callback = app.browser().authorize(&url, &person).await;
@@ -743,7 +809,6 @@ async fn staff_disable_and_enable_an_account(backend: Backend) {
 async fn a_superuser_manages_only_their_own_organisation(backend: Backend) {
     let app = spawn_app(backend).await;
     onboarded_person(&app).await;
-    let marco = app.admin().user(MARCO).await;
     let other_org = app.admin().create_organisation("Ajax").await;
     let outsider = app.admin_as(Actor::Superuser {
         user_id: "superuser-of-ajax".into(),
@@ -781,8 +846,12 @@ async fn a_superuser_manages_only_their_own_organisation(backend: Backend) {
     let rows = app.admin().audit_log().await;
     assert!(!has_row(&rows, "otp_reset", "success"));
     assert!(!has_row(&rows, "user_disabled", "success"));
+}
 
-    // The superuser of the person's own organisation may.
+async fn the_superuser_of_the_persons_own_organisation_may_manage_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    onboarded_person(&app).await;
+    let marco = app.admin().user(MARCO).await;
     let own = app.admin_as(Actor::Superuser {
         user_id: "superuser-of-ek88".into(),
         organisation_id: marco.organisation_id.clone().unwrap(),
@@ -910,18 +979,26 @@ both_backends!(
     reset_mail_as_the_manual_shows_it,
     reset_page_labels_match_the_manual,
     the_link_expires_after_15_minutes,
+    a_reset_form_opened_before_the_expiry_cannot_be_submitted_after_it,
     the_link_works_once,
     a_newer_link_kills_the_older_one,
     a_weak_password_is_refused_at_its_field,
     the_new_password_must_differ_from_the_current_one,
+    after_a_reset_the_old_password_no_longer_works,
     after_a_reset_the_code_is_still_needed,
     a_reset_revokes_refresh_tokens_issued_before_it,
     logout_other_devices_on_the_reset_page,
     without_the_box_other_sessions_survive_but_not_their_refresh_tokens,
     an_invited_person_gets_the_invitation_again,
     staff_resend_an_invitation,
+    an_invitation_is_not_resent_to_a_registered_person,
+    an_invitation_is_not_resent_to_an_unknown_address,
     staff_reset_the_authenticator,
+    a_disabled_account_gets_the_answer_of_a_wrong_password,
+    disabling_an_account_ends_its_session_and_tokens,
+    a_disabled_account_gets_no_reset_mail,
     staff_disable_and_enable_an_account,
     a_superuser_manages_only_their_own_organisation,
+    the_superuser_of_the_persons_own_organisation_may_manage_them,
     the_audit_log_records_each_event,
 );
