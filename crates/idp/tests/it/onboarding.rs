@@ -197,7 +197,14 @@ async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
         assert!(attr(&html, "#password", "value").is_none());
         assert!(!html.contains(password));
     }
-    // Missing names are shown at their fields too.
+    assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
+}
+
+async fn missing_names_are_shown_at_their_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let browser = app.browser();
+    let csrf = csrf_token(&browser.page(&link).await);
     let response = browser
         .post(
             &link,
@@ -220,50 +227,63 @@ async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
     assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
 }
 
+/// Marco's registration posted from `browser` with `token` as its CSRF token.
+async fn register_with_token(browser: &Browser, link: &str, token: &str) -> reqwest::Response {
+    browser
+        .post(
+            link,
+            &[
+                ("csrf_token", token),
+                ("password", STRONG),
+                ("password_confirm", STRONG),
+                ("first_name", "Marco"),
+                ("last_name", "van Basten"),
+            ],
+        )
+        .await
+}
+
+/// A 403 saying the form has expired, and no account.
+async fn assert_form_expired(app: &TestApp, response: reqwest::Response) {
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Het formulier is verlopen")
+    );
+    assert_eq!(user_status(app, MARCO).await, "invited");
+}
+
 async fn a_form_without_csrf_token_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let (link, _) = invite_marco(&app, Language::Nl).await;
     let browser = app.browser();
     browser.get(&link).await;
-    for token in ["", "forged"] {
-        let response = browser
-            .post(
-                &link,
-                &[
-                    ("csrf_token", token),
-                    ("password", STRONG),
-                    ("password_confirm", STRONG),
-                    ("first_name", "Marco"),
-                    ("last_name", "van Basten"),
-                ],
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert!(
-            response
-                .text()
-                .await
-                .unwrap()
-                .contains("Het formulier is verlopen")
-        );
-    }
-    // A token from another browser does not fit this browser's cookie.
-    let other = app.browser();
-    let page = other.page(&link).await;
-    let response = browser
-        .post(
-            &link,
-            &[
-                ("csrf_token", csrf_token(&page).as_str()),
-                ("password", STRONG),
-                ("password_confirm", STRONG),
-                ("first_name", "M"),
-                ("last_name", "B"),
-            ],
-        )
-        .await;
+    let response = register_with_token(&browser, &link, "").await;
+    assert_form_expired(&app, response).await;
+}
+
+async fn a_forged_csrf_token_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let browser = app.browser();
+    browser.get(&link).await;
+    let response = register_with_token(&browser, &link, "forged").await;
+    assert_form_expired(&app, response).await;
+}
+
+/// A token from another browser does not fit this browser's cookie.
+async fn a_csrf_token_from_another_browser_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let browser = app.browser();
+    browser.get(&link).await;
+    let theirs = csrf_token(&app.browser().page(&link).await);
+    let response = register_with_token(&browser, &link, &theirs).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
+    assert_eq!(user_status(&app, MARCO).await, "invited");
 }
 
 async fn onboarding_end_to_end(backend: Backend) {
@@ -440,12 +460,11 @@ async fn the_same_code_confirms_only_once(backend: Backend) {
     assert_ne!(statuses[1], 303, "the replay is refused: {statuses:?}");
 }
 
-async fn expired_used_and_replaced_links_give_no_account(backend: Backend) {
+/// A second invitation kills the first link; the second one works.
+async fn a_replaced_invitation_link_is_gone(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = app.admin().create_organisation("EK88").await;
     let browser = app.browser();
-
-    // Replaced: a second invitation kills the first link.
     let (first, _) = invite(&app, &org, MARCO, None, Language::Nl).await;
     let (second, _) = invite(&app, &org, MARCO, None, Language::Nl).await;
     assert_ne!(first, second);
@@ -454,12 +473,24 @@ async fn expired_used_and_replaced_links_give_no_account(backend: Backend) {
         browser.register(&second, STRONG).await.status(),
         StatusCode::SEE_OTHER
     );
+}
 
-    // Expired: three days later the link is dead, also for a form opened before.
+async fn an_invitation_link_expires_after_3_days(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    app.clock.advance(3 * 24 * 3600 + 1);
+    assert_eq!(app.browser().get(&link).await.status(), StatusCode::GONE);
+}
+
+async fn a_registration_form_opened_before_the_expiry_cannot_be_submitted_after_it(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let org = app.admin().create_organisation("EK88").await;
+    let browser = app.browser();
     let (link, _) = invite(&app, &org, "ruud@ek88.nl", None, Language::Nl).await;
     let page = browser.page(&link).await;
     app.clock.advance(3 * 24 * 3600 + 1);
-    assert_eq!(browser.get(&link).await.status(), StatusCode::GONE);
     let response = browser
         .post(
             &link,
@@ -474,9 +505,11 @@ async fn expired_used_and_replaced_links_give_no_account(backend: Backend) {
         .await;
     assert_eq!(response.status(), StatusCode::GONE);
     assert_eq!(user_status(&app, "ruud@ek88.nl").await, "invited");
+}
 
-    // Unknown token.
-    let response = browser.get("/invitation/not-a-real-token").await;
+async fn an_unknown_invitation_link_is_gone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.browser().get("/invitation/not-a-real-token").await;
     assert_eq!(response.status(), StatusCode::GONE);
     let html = response.text().await.unwrap();
     assert_eq!(
@@ -589,10 +622,16 @@ both_backends!(
     invitation_mail_as_the_manual_shows_it,
     registration_page_labels_match_the_manual,
     each_password_rule_is_shown_at_its_field,
+    missing_names_are_shown_at_their_fields,
     a_form_without_csrf_token_is_refused,
+    a_forged_csrf_token_is_refused,
+    a_csrf_token_from_another_browser_is_refused,
     onboarding_end_to_end,
     the_same_code_confirms_only_once,
-    expired_used_and_replaced_links_give_no_account,
+    a_replaced_invitation_link_is_gone,
+    an_invitation_link_expires_after_3_days,
+    a_registration_form_opened_before_the_expiry_cannot_be_submitted_after_it,
+    an_unknown_invitation_link_is_gone,
     logout_other_devices_ends_the_other_sessions,
     secrets_are_not_stored_in_the_clear,
 );

@@ -6,13 +6,11 @@ use crate::both_backends;
 use crate::driver::*;
 use crate::helpers::*;
 
-/// Idle for longer than the idle timeout, the SSO session is gone; used, it lives on up to its
-/// absolute lifetime, and no further.
-async fn sessions_end_when_idle_and_at_their_absolute_lifetime(backend: Backend) {
+/// Idle for longer than the idle timeout (60 minutes), the SSO session is gone.
+async fn a_session_idle_for_over_an_hour_is_gone(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
-
     let idle = app.browser();
     idle.authorize(&rp.authorize_url("openid", &[]), &person)
         .await;
@@ -22,8 +20,13 @@ async fn sessions_end_when_idle_and_at_their_absolute_lifetime(backend: Backend)
         Some("login_required"),
         "idle > 60 min"
     );
+}
 
-    // Active every 50 minutes: alive until 12 hours after login, then gone.
+/// Active every 50 minutes: alive until 12 hours after login, then gone.
+async fn a_session_in_use_ends_at_its_absolute_lifetime(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     let active = app.browser();
     active
         .authorize(&rp.authorize_url("openid", &[]), &person)
@@ -74,7 +77,8 @@ async fn a_client_cannot_introspect_another_clients_token(backend: Backend) {
 }
 
 both_backends!(
-    sessions_end_when_idle_and_at_their_absolute_lifetime,
+    a_session_idle_for_over_an_hour_is_gone,
+    a_session_in_use_ends_at_its_absolute_lifetime,
     a_code_dies_with_its_session,
     a_client_cannot_introspect_another_clients_token,
 );
