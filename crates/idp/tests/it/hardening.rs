@@ -195,34 +195,29 @@ async fn a_max_age_beyond_any_clock_accepts_the_live_session(backend: Backend) {
     }
 }
 
-async fn a_negative_max_age_is_invalid_request(backend: Backend) {
+/// An authorization request with `max_age` is refused with invalid_request.
+async fn assert_max_age_is_invalid_request(backend: Backend, max_age: &str) {
     let app = spawn_app(backend).await;
     let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     let response = app
         .browser()
-        .get(&rp.authorize_url("openid", &[("max_age", "-1")]))
+        .get(&rp.authorize_url("openid", &[("max_age", max_age)]))
         .await;
     assert_error_redirect(&app, &response, "invalid_request", Some("st-1"));
 }
 
+async fn a_negative_max_age_is_invalid_request(backend: Backend) {
+    assert_max_age_is_invalid_request(backend, "-1").await;
+}
+
 async fn a_non_numeric_max_age_is_invalid_request(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
-    let response = app
-        .browser()
-        .get(&rp.authorize_url("openid", &[("max_age", "1e3")]))
-        .await;
-    assert_error_redirect(&app, &response, "invalid_request", Some("st-1"));
+    assert_max_age_is_invalid_request(backend, "1e3").await;
 }
 
 // 6. A refused refresh changes nothing.
 async fn a_refresh_with_a_wider_scope_is_refused_and_the_token_still_works(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = app.refresh_client().await;
-    let tokens = rp
-        .sign_in(&app.browser(), &person, "openid email offline_access")
-        .await;
+    let SignedIn { rp, tokens, .. } = app.signed_in().await;
     let response = http()
         .post(format!("{}/token", app.address))
         .form(&[
@@ -240,41 +235,25 @@ async fn a_refresh_with_a_wider_scope_is_refused_and_the_token_still_works(backe
     assert_eq!(json["error"], "invalid_scope");
     let (status, rotated) = rp.refresh(&tokens).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
-    assert!(!has_row(
-        &app.admin().audit_log().await,
-        "refresh_token_reused",
-        "failure"
-    ));
+    assert!(!app.admin().logged("refresh_token_reused", "failure").await);
 }
 
 async fn an_expired_refresh_token_is_not_taken_for_a_stolen_one(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = app.refresh_client().await;
-    let tokens = rp
-        .sign_in(&app.browser(), &person, "openid email offline_access")
-        .await;
+    let SignedIn { rp, tokens, .. } = app.signed_in().await;
     app.clock.advance(31 * 86_400);
     for _ in 0..2 {
         let (status, json) = rp.refresh(&tokens).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(json["error_description"], "the refresh token has expired");
     }
-    assert!(!has_row(
-        &app.admin().audit_log().await,
-        "refresh_token_reused",
-        "failure"
-    ));
+    assert!(!app.admin().logged("refresh_token_reused", "failure").await);
 }
 
 // 14. Refresh families have an absolute lifetime; logout revokes live access tokens.
 async fn a_refresh_family_ends_90_days_after_its_login(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = app.refresh_client().await;
-    let mut tokens = rp
-        .sign_in(&app.browser(), &person, "openid email offline_access")
-        .await;
+    let SignedIn { rp, mut tokens, .. } = app.signed_in().await;
     let login = rp
         .introspect(tokens["access_token"].as_str().unwrap())
         .await["iat"]
@@ -303,12 +282,12 @@ async fn a_refresh_family_ends_90_days_after_its_login(backend: Backend) {
 
 async fn logout_revokes_the_live_access_tokens_of_the_session(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = app.refresh_client().await;
-    let browser = app.browser();
-    let first = rp
-        .sign_in(&browser, &person, "openid email offline_access")
-        .await;
+    let SignedIn {
+        rp,
+        browser,
+        tokens: first,
+        ..
+    } = app.signed_in().await;
     let (_, second) = rp.refresh(&first).await;
     let access = [
         first["access_token"].as_str().unwrap(),
@@ -332,11 +311,9 @@ async fn logout_revokes_the_live_access_tokens_of_the_session(backend: Backend) 
 
 async fn an_administrators_logout_revokes_the_live_access_tokens(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = app.refresh_client().await;
-    let tokens = rp
-        .sign_in(&app.browser(), &person, "openid email offline_access")
-        .await;
+    let SignedIn {
+        person, rp, tokens, ..
+    } = app.signed_in().await;
     let access = tokens["access_token"].as_str().unwrap();
     app.admin().end_sessions(&person.email).await.unwrap();
     assert_eq!(rp.introspect(access).await["active"], false);
@@ -434,12 +411,12 @@ async fn cookies_over_https_are_secure_and_host_prefixed(backend: Backend) {
 // 13. Only the IdP's ID tokens count as id_token_hint.
 async fn an_access_token_as_id_token_hint_asks_for_confirmation(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = app.refresh_client().await;
-    let browser = app.browser();
-    let tokens = rp
-        .sign_in(&browser, &person, "openid email offline_access")
-        .await;
+    let SignedIn {
+        rp,
+        browser,
+        tokens,
+        ..
+    } = app.signed_in().await;
     let response = browser
         .get(&app.url(
             "/logout",
@@ -457,12 +434,12 @@ async fn an_access_token_as_id_token_hint_asks_for_confirmation(backend: Backend
 
 async fn a_logout_token_as_id_token_hint_asks_for_confirmation(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = app.refresh_client().await;
-    let browser = app.browser();
-    let tokens = rp
-        .sign_in(&browser, &person, "openid email offline_access")
-        .await;
+    let SignedIn {
+        rp,
+        browser,
+        tokens,
+        ..
+    } = app.signed_in().await;
     let claims = rp
         .introspect(tokens["access_token"].as_str().unwrap())
         .await;
@@ -591,11 +568,7 @@ async fn back_channel_logout_never_calls_a_loopback_address(backend: Backend) {
         "{notices:?}"
     );
     assert!(received.try_recv().is_err(), "nothing reached the address");
-    assert!(has_row(
-        &app.admin().audit_log().await,
-        "backchannel_logout",
-        "failure"
-    ));
+    assert!(app.admin().logged("backchannel_logout", "failure").await);
 }
 
 async fn back_channel_delivery_does_not_follow_redirects(backend: Backend) {

@@ -593,13 +593,7 @@ async fn the_password_grant_is_unsupported(backend: Backend) {
 /// A client (client_secret_post) holding an access and a refresh token for Marco.
 async fn a_client_with_tokens(backend: Backend) -> (TestApp, RelyingParty, Value) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = app
-        .client(AuthMethod::ClientSecretPost, CODE_AND_REFRESH)
-        .await;
-    let tokens = rp
-        .sign_in(&app.browser(), &person, "openid email offline_access")
-        .await;
+    let SignedIn { rp, tokens, .. } = app.signed_in().await;
     (app, rp, tokens)
 }
 

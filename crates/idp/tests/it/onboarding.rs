@@ -14,6 +14,15 @@ async fn user_status(app: &TestApp, email: &str) -> String {
     app.admin().user(email).await.status
 }
 
+/// Marco's invitation link, opened in a browser of his (which now holds a CSRF cookie).
+async fn an_opened_invitation(backend: Backend) -> (TestApp, Browser, String) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let browser = app.browser();
+    browser.get(&link).await;
+    (app, browser, link)
+}
+
 async fn invitation_mail_as_the_manual_shows_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, mail) = invite_marco(&app, Language::Nl).await;
@@ -116,9 +125,7 @@ async fn registration_page_labels_match_the_manual(backend: Backend) {
 }
 
 async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (link, _) = invite_marco(&app, Language::Nl).await;
-    let browser = app.browser();
+    let (app, browser, link) = an_opened_invitation(backend).await;
     let csrf = csrf_token(&browser.page(&link).await);
     let cases: &[(&str, &str, &str, &str)] = &[
         (
@@ -201,9 +208,7 @@ async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
 }
 
 async fn missing_names_are_shown_at_their_fields(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (link, _) = invite_marco(&app, Language::Nl).await;
-    let browser = app.browser();
+    let (app, browser, link) = an_opened_invitation(backend).await;
     let csrf = csrf_token(&browser.page(&link).await);
     let response = browser
         .post(
@@ -257,29 +262,20 @@ async fn assert_form_expired(app: &TestApp, response: reqwest::Response) {
 }
 
 async fn a_form_without_csrf_token_is_refused(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (link, _) = invite_marco(&app, Language::Nl).await;
-    let browser = app.browser();
-    browser.get(&link).await;
+    let (app, browser, link) = an_opened_invitation(backend).await;
     let response = register_with_token(&browser, &link, "").await;
     assert_form_expired(&app, response).await;
 }
 
 async fn a_forged_csrf_token_is_refused(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (link, _) = invite_marco(&app, Language::Nl).await;
-    let browser = app.browser();
-    browser.get(&link).await;
+    let (app, browser, link) = an_opened_invitation(backend).await;
     let response = register_with_token(&browser, &link, "forged").await;
     assert_form_expired(&app, response).await;
 }
 
 /// A token from another browser does not fit this browser's cookie.
 async fn a_csrf_token_from_another_browser_is_refused(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (link, _) = invite_marco(&app, Language::Nl).await;
-    let browser = app.browser();
-    browser.get(&link).await;
+    let (app, browser, link) = an_opened_invitation(backend).await;
     let theirs = csrf_token(&app.browser().page(&link).await);
     let response = register_with_token(&browser, &link, &theirs).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);

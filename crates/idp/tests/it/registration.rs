@@ -18,8 +18,13 @@ async fn stored_clients(app: &TestApp) -> Vec<idp::storage::models::ClientRow> {
     app.admin().clients().await
 }
 
+/// On an app that allows registration, `body` is refused with this RFC 7591 error code.
+async fn assert_refused(backend: Backend, body: Value, code: &str) {
+    assert_refused_on(&app_with_registration(backend).await, body, code).await;
+}
+
 /// A 400 with this RFC 7591 error code, and nothing stored.
-async fn assert_refused(app: &TestApp, body: Value, code: &str) {
+async fn assert_refused_on(app: &TestApp, body: Value, code: &str) {
     let response = post_register(app, Some(IAT), &body).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
     let error: Value = response.json().await.unwrap();
@@ -202,9 +207,8 @@ async fn http_loopback_redirects_on_any_port_are_accepted(backend: Backend) {
 }
 
 async fn http_on_another_host_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["https://rp.example/cb", "http://rp.example/cb"] }),
         "invalid_redirect_uri",
     )
@@ -212,9 +216,8 @@ async fn http_on_another_host_is_refused(backend: Backend) {
 }
 
 async fn a_redirect_uri_with_a_fragment_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["https://rp.example/cb#top"] }),
         "invalid_redirect_uri",
     )
@@ -222,9 +225,8 @@ async fn a_redirect_uri_with_a_fragment_is_refused(backend: Backend) {
 }
 
 async fn a_relative_redirect_uri_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["/cb"] }),
         "invalid_redirect_uri",
     )
@@ -232,13 +234,21 @@ async fn a_relative_redirect_uri_is_refused(backend: Backend) {
 }
 
 async fn a_code_client_without_redirect_uri_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
-    assert_refused(&app, json!({ "client_name": "RP" }), "invalid_redirect_uri").await;
+    assert_refused(
+        backend,
+        json!({ "client_name": "RP" }),
+        "invalid_redirect_uri",
+    )
+    .await;
 }
 
 async fn a_code_client_with_an_empty_list_of_redirect_uris_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
-    assert_refused(&app, json!({ "redirect_uris": [] }), "invalid_redirect_uri").await;
+    assert_refused(
+        backend,
+        json!({ "redirect_uris": [] }),
+        "invalid_redirect_uri",
+    )
+    .await;
 }
 
 async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
@@ -249,7 +259,7 @@ async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
         json!(["code id_token"]),
         json!(["code", "token"]),
     ] {
-        assert_refused(
+        assert_refused_on(
             &app,
             json!({ "redirect_uris": ["https://rp.example/cb"], "response_types": types }),
             "invalid_client_metadata",
@@ -259,19 +269,12 @@ async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
 }
 
 async fn an_unknown_auth_method_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
-    assert_refused(
-        &app,
-        json!({ "redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt" }),
-        "invalid_client_metadata",
-    )
-    .await;
+    assert_refused(backend, json!({ "redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt" }), "invalid_client_metadata").await;
 }
 
 async fn an_unsupported_grant_type_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["https://rp.example/cb"], "grant_types": ["implicit"] }),
         "invalid_client_metadata",
     )
@@ -295,9 +298,8 @@ async fn metadata_that_is_not_json_is_refused(backend: Backend) {
 
 /// JSON, but a member of the wrong type.
 async fn a_member_of_the_wrong_type_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": "https://rp.example/cb" }),
         "invalid_client_metadata",
     )
@@ -345,20 +347,13 @@ async fn logout_uris_are_stored_and_echoed(backend: Backend) {
 }
 
 async fn a_bad_post_logout_redirect_uri_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
-    assert_refused(
-        &app,
-        json!({ "redirect_uris": ["https://rp.example/cb"], "post_logout_redirect_uris": ["http://rp.example/bye"] }),
-        "invalid_client_metadata",
-    )
-    .await;
+    assert_refused(backend, json!({ "redirect_uris": ["https://rp.example/cb"], "post_logout_redirect_uris": ["http://rp.example/bye"] }), "invalid_client_metadata").await;
 }
 
 /// A 400 for a client whose back-channel logout URI is `uri`.
 async fn assert_backchannel_uri_refused(backend: Backend, uri: &str) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["https://rp.example/cb"], "backchannel_logout_uri": uri }),
         "invalid_client_metadata",
     )

@@ -133,6 +133,11 @@ impl Admin<'_> {
         self.audit_log_of(None, 0).await
     }
 
+    /// Whether the audit log has a row of `event` with `outcome`.
+    pub async fn logged(&self, event: &str, outcome: &str) -> bool {
+        has_row(&self.audit_log().await, event, outcome)
+    }
+
     /// `idp admin audit [--user …] --since …`: the rows of one person (by id) from `since` on.
     pub async fn audit_log_of(&self, user_id: Option<&str>, since: i64) -> Vec<AuditEvent> {
         let user_id = user_id.map(str::to_owned);

@@ -10,7 +10,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
 use super::browser::{Browser, location, query_param};
-use super::people::Person;
+use super::people::{Person, onboarded_person};
 use crate::helpers::{Options, TestApp};
 
 pub const REDIRECT: &str = "https://portal.example/callback";
@@ -117,6 +117,33 @@ impl TestApp {
             url.query_pairs_mut().append_pair(k, v);
         }
         url.to_string()
+    }
+}
+
+/// Marco, onboarded and signed in at the portal (client_secret_post, with refresh tokens) in
+/// a browser that keeps his SSO session: where the token tests start.
+pub struct SignedIn {
+    pub person: Person,
+    pub rp: RelyingParty,
+    pub browser: Browser,
+    /// The token response for "openid email offline_access".
+    pub tokens: Value,
+}
+
+impl TestApp {
+    pub async fn signed_in(&self) -> SignedIn {
+        let person = onboarded_person(self).await;
+        let rp = self.refresh_client().await;
+        let browser = self.browser();
+        let tokens = rp
+            .sign_in(&browser, &person, "openid email offline_access")
+            .await;
+        SignedIn {
+            person,
+            rp,
+            browser,
+            tokens,
+        }
     }
 }
 
