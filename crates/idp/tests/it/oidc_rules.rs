@@ -327,19 +327,9 @@ async fn a_request_without_openid_is_invalid_scope(backend: Backend) {
 
 /// /authorize → /login → the password step, in `browser`: the code page is next.
 async fn to_code_page(browser: &Browser, rp: &RelyingParty, person: &Person) {
-    let response = browser.get(&rp.pkce_authorize_url("openid", &[])).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let login = location(&response);
-    assert!(login.starts_with("/login"), "{login}");
-    let response = browser
-        .submit(
-            &login,
-            "/login",
-            &[("email", &person.email), ("password", &person.password)],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/login/otp");
+    let url = rp.pkce_authorize_url("openid", &[]);
+    let answered = browser.authorize_to_code_step(&url, person).await;
+    assert_eq!(answered, None, "no session yet");
 }
 
 // 8. A one-time code is accepted once.

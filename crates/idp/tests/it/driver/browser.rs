@@ -119,6 +119,22 @@ impl Browser {
         person: &Person,
         code: impl FnOnce() -> String,
     ) -> String {
+        if let Some(answer) = self.authorize_to_code_step(url, person).await {
+            return answer;
+        }
+        let response = self.log_in_code(&code()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "code step: {:?}",
+            response.text().await
+        );
+        location(&response)
+    }
+
+    /// Follows an authorization URL to the login page and passes its password step as
+    /// `person`: the code step is next. `Some(redirect)` instead when the SSO session answered.
+    pub async fn authorize_to_code_step(&self, url: &str, person: &Person) -> Option<String> {
         let response = self.get(url).await;
         assert!(
             response.status().is_redirection(),
@@ -127,7 +143,7 @@ impl Browser {
         );
         let next = location(&response);
         if !next.starts_with("/login") {
-            return next; // answered from the SSO session
+            return Some(next);
         }
         let response = self
             .submit(
@@ -138,14 +154,7 @@ impl Browser {
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "password step");
         assert_eq!(location(&response), "/login/otp");
-        let response = self.log_in_code(&code()).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "code step: {:?}",
-            response.text().await
-        );
-        location(&response)
+        None
     }
 
     /// `prompt=none` for `rp`: the redirect back to the client, with a code or an error.

@@ -372,3 +372,17 @@ pub async fn register_ok(app: &TestApp, body: Value) -> Value {
     assert_eq!(response.headers()["cache-control"], "no-store");
     response.json().await.unwrap()
 }
+
+/// A registration with [`IAT`] that is refused: a 400 with the RFC 7591 error `code` and a
+/// description (returned), and no client stored.
+pub async fn register_refused(app: &TestApp, body: &Value, code: &str) -> String {
+    let response = post_register(app, Some(IAT), body).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"], code, "{error}");
+    assert!(app.admin().clients().await.is_empty());
+    error["error_description"]
+        .as_str()
+        .expect("an error_description")
+        .to_owned()
+}
