@@ -21,11 +21,6 @@ async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Re
         .unwrap()
 }
 
-/// Whether `browser` still has a live IdP session for `rp` (prompt=none answers with a code).
-async fn still_logged_in(browser: &Browser, rp: &RelyingParty) -> bool {
-    query_param(&browser.authorize_silently(rp).await, "code").is_some()
-}
-
 async fn parked_requests(app: &TestApp) -> i64 {
     use diesel::prelude::*;
     app.state
@@ -218,21 +213,13 @@ async fn a_non_numeric_max_age_is_invalid_request(backend: Backend) {
 async fn a_refresh_with_a_wider_scope_is_refused_and_the_token_still_works(backend: Backend) {
     let app = spawn_app(backend).await;
     let SignedIn { rp, tokens, .. } = app.signed_in().await;
-    let response = http()
-        .post(format!("{}/token", app.address))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-            ("scope", "openid profile"),
-            ("client_id", rp.id.as_str()),
-            ("client_secret", rp.secret.as_deref().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let json: Value = response.json().await.unwrap();
-    assert_eq!(json["error"], "invalid_scope");
+    let wider = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ("scope", "openid profile"),
+    ];
+    let response = rp.post("/token", &wider).await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_scope").await;
     let (status, rotated) = rp.refresh(&tokens).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     assert!(!app.admin().logged("refresh_token_reused", "failure").await);
@@ -391,11 +378,7 @@ async fn cookies_over_https_are_secure_and_host_prefixed(backend: Backend) {
         Options::settings(|s| s.issuer = "https://login.portaalwerkgever.example".into()),
     )
     .await;
-    let response = http()
-        .get(format!("{}/login?lang=en", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.browser().get("/login?lang=en").await;
     let cookies = set_cookies(&response);
     assert_eq!(cookies.len(), 2, "{cookies:?}");
     for cookie in &cookies {
@@ -429,7 +412,7 @@ async fn an_access_token_as_id_token_hint_asks_for_confirmation(backend: Backend
     assert_eq!(response.status(), StatusCode::OK, "no redirect");
     let html = response.text().await.unwrap();
     assert_eq!(attr(&html, "form", "action").as_deref(), Some("/logout"));
-    assert!(still_logged_in(&browser, &rp).await);
+    assert!(browser.is_logged_in(&rp).await);
 }
 
 async fn a_logout_token_as_id_token_hint_asks_for_confirmation(backend: Backend) {
@@ -467,7 +450,7 @@ async fn a_logout_token_as_id_token_hint_asks_for_confirmation(backend: Backend)
         ))
         .await;
     assert_eq!(response.status(), StatusCode::OK, "no redirect");
-    assert!(still_logged_in(&browser, &rp).await);
+    assert!(browser.is_logged_in(&rp).await);
 }
 
 async fn an_id_token_of_another_client_asks_for_confirmation(backend: Backend) {
@@ -489,7 +472,7 @@ async fn an_id_token_of_another_client_asks_for_confirmation(backend: Backend) {
         ))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(still_logged_in(&browser, &rp).await);
+    assert!(browser.is_logged_in(&rp).await);
 }
 
 // 4. The server never calls a private address a client chose.

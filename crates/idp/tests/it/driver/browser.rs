@@ -168,6 +168,11 @@ impl Browser {
         back
     }
 
+    /// Whether this browser's SSO session answers `prompt=none` for `rp` with a code.
+    pub async fn is_logged_in(&self, rp: &RelyingParty) -> bool {
+        query_param(&self.authorize_silently(rp).await, "code").is_some()
+    }
+
     /// "Wachtwoord vergeten?": the page in `lang`, then the form posted for `address`.
     pub async fn forgot_password(&self, address: &str, lang: &str) -> Response {
         self.submit(

@@ -221,6 +221,11 @@ impl TestApp {
 }
 
 impl Mailbox<'_> {
+    /// Every mail the sink received.
+    pub fn all(&self) -> Vec<ReceivedMail> {
+        self.app.smtp.mails()
+    }
+
     pub fn mails_to(&self, address: &str) -> Vec<ReceivedMail> {
         self.app.smtp.mails_to(address)
     }
