@@ -38,8 +38,12 @@ pub enum Notice {
     PasswordChanged,
     AuthenticatorAdded,
     /// Reset by someone else: a superuser of the organisation, or HCC staff.
-    AuthenticatorReset { by_staff: bool },
-    AccountBlocked { by_staff: bool },
+    AuthenticatorReset {
+        by_staff: bool,
+    },
+    AccountBlocked {
+        by_staff: bool,
+    },
 }
 
 impl Notice {
@@ -129,7 +133,10 @@ impl MailRenderer {
         } else {
             text("notice_contact")
         };
-        ctx.insert("contact", &contact.replace("{help_address}", &self.help_address));
+        ctx.insert(
+            "contact",
+            &contact.replace("{help_address}", &self.help_address),
+        );
         let subject = text(&format!("{}_subject", notice.kind()));
         self.render("notice", language, subject, &ctx)
     }

@@ -141,7 +141,11 @@ pub fn list_for_organisation(
         query = query.filter(a::occurred_at.lt(until));
     }
     if let Some((at, id)) = after {
-        query = query.filter(a::occurred_at.lt(at).or(a::occurred_at.eq(at).and(a::id.lt(id))));
+        query = query.filter(
+            a::occurred_at
+                .lt(at)
+                .or(a::occurred_at.eq(at).and(a::id.lt(id))),
+        );
     }
     Ok(query.load(conn)?)
 }

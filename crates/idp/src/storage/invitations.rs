@@ -64,9 +64,9 @@ pub fn list_in_organisation(
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(
-            i::created_at
-                .gt(after.created_at)
-                .or(i::created_at.eq(after.created_at).and(i::id.gt(after.id.clone()))),
+            i::created_at.gt(after.created_at).or(i::created_at
+                .eq(after.created_at)
+                .and(i::id.gt(after.id.clone()))),
         );
     }
     Ok(query.load(conn)?)

@@ -117,9 +117,9 @@ pub fn list_in_organisation(
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(
-            u::created_at
-                .gt(after.created_at)
-                .or(u::created_at.eq(after.created_at).and(u::id.gt(after.id.clone()))),
+            u::created_at.gt(after.created_at).or(u::created_at
+                .eq(after.created_at)
+                .and(u::id.gt(after.id.clone()))),
         );
     }
     Ok(query.load(conn)?)
@@ -155,7 +155,12 @@ pub fn other_active_superusers(
         .get_result(conn)?)
 }
 
-pub fn set_role(conn: &mut DbConnection, id: &str, role: Role, now: UnixTime) -> Result<(), DbError> {
+pub fn set_role(
+    conn: &mut DbConnection,
+    id: &str,
+    role: Role,
+    now: UnixTime,
+) -> Result<(), DbError> {
     diesel::update(u::users.find(id))
         .set((u::role.eq(role), u::updated_at.eq(now)))
         .execute(conn)?;
@@ -163,7 +168,12 @@ pub fn set_role(conn: &mut DbConnection, id: &str, role: Role, now: UnixTime) ->
 }
 
 /// Blocks the account; `by_staff` keeps superusers from unblocking it.
-pub fn block(conn: &mut DbConnection, id: &str, by_staff: bool, now: UnixTime) -> Result<(), DbError> {
+pub fn block(
+    conn: &mut DbConnection,
+    id: &str,
+    by_staff: bool,
+    now: UnixTime,
+) -> Result<(), DbError> {
     diesel::update(u::users.find(id))
         .set((
             u::status.eq(UserStatus::Disabled),

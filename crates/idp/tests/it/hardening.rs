@@ -2,49 +2,14 @@
 //! test run (docs/security.md lists each rule with its test). Each test is named after the rule
 //! it proves and asserts what a client or a person sees.
 
-use idp::clock::Clock;
-use idp::domain::totp::step_at;
 use idp::oidc::client::AuthMethod;
+use idp::storage::logout_notices::LogoutNotice;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::both_backends;
+use crate::driver::*;
 use crate::helpers::*;
-use crate::oidc::{
-    REDIRECT, TestClient, authorize_url, create_client, location, log_in, onboarded_person,
-    query_param,
-};
-use crate::oidc_rules::{backchannel_client, backchannel_receiver};
-use crate::onboarding::{STRONG, invite_marco, register_in, secret_from_page};
-use crate::recovery::{
-    audit_rows, code_login, has_row, introspect, password_login, refresh, refresh_client, tokens_in,
-};
-use crate::registration::{app_with_registration, post_register, register_ok};
-
-const BYE: &str = "https://portal.example/bye";
-
-/// The value of the cookie `name` that a response sets, if it sets one.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| {
-            let (k, rest) = c.split_once('=')?;
-            (k == name).then(|| rest.split(';').next().unwrap_or_default().to_owned())
-        })
-}
-
-/// Every Set-Cookie header of a response.
-fn set_cookies(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
-}
 
 /// A GET with exactly this cookie header (no cookie store).
 async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
@@ -54,48 +19,6 @@ async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Re
         .send()
         .await
         .unwrap()
-}
-
-async fn userinfo(app: &TestApp, access_token: &str) -> StatusCode {
-    http()
-        .get(format!("{}/userinfo", app.address))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
-fn logout_url(app: &TestApp, params: &[(&str, &str)]) -> String {
-    let mut url = url::Url::parse(&format!("{}/logout", app.address)).unwrap();
-    for (k, v) in params {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    url.to_string()
-}
-
-/// Whether `browser` still has a live IdP session for `rp` (prompt=none answers with a code).
-async fn still_logged_in(app: &TestApp, browser: &reqwest::Client, rp: &TestClient) -> bool {
-    let response = browser
-        .get(authorize_url(app, rp, "openid", &[("prompt", "none")]))
-        .send()
-        .await
-        .unwrap();
-    query_param(&location(&response), "code").is_some()
-}
-
-/// /authorize for `rp` with exactly these extra parameters (and no `state` unless given).
-fn authorize_with(app: &TestApp, rp: &TestClient, params: &[(&str, &str)]) -> String {
-    let mut url = url::Url::parse(&format!("{}/authorize", app.address)).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &rp.id)
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid");
-    for (k, v) in params {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    url.to_string()
 }
 
 async fn parked_requests(app: &TestApp) -> i64 {
@@ -110,17 +33,6 @@ async fn parked_requests(app: &TestApp) -> i64 {
         })
         .await
         .unwrap()
-}
-
-/// The error a redirect back to the client carries.
-fn redirected_error(response: &reqwest::Response) -> (String, Option<String>) {
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let back = location(response);
-    assert!(back.starts_with(REDIRECT), "{back}");
-    (
-        query_param(&back, "error").unwrap_or_default(),
-        query_param(&back, "state"),
-    )
 }
 
 /// A urlencoded body of `keys` distinct parameters (about 5 bytes each).
@@ -185,43 +97,34 @@ async fn a_body_of_thousands_of_distinct_keys_within_the_limit_is_answered(backe
 // 2. Nothing unauthenticated can park a large request, or many.
 async fn an_authorization_parameter_over_2_kib_is_invalid_request(backend: Backend) {
     let app = spawn_app(backend).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     let nonce = "n".repeat(2049);
-    let response = browser()
-        .get(authorize_with(
-            &app,
-            &rp,
-            &[("state", "st-1"), ("nonce", &nonce)],
-        ))
-        .send()
-        .await
-        .unwrap();
-    let (error, state) = redirected_error(&response);
-    assert_eq!(
-        (error.as_str(), state.as_deref()),
-        ("invalid_request", Some("st-1"))
-    );
+    let response = app
+        .browser()
+        .get(&rp.authorize_url("openid", &[("nonce", &nonce)]))
+        .await;
+    assert_error_redirect(&app, &response, "invalid_request", Some("st-1"));
     assert_eq!(parked_requests(&app).await, 0);
 }
 
 async fn a_state_over_2_kib_is_refused_and_not_echoed(backend: Backend) {
     let app = spawn_app(backend).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     let state = "s".repeat(16_000);
-    let response = browser()
-        .post(format!("{}/authorize", app.address))
-        .form(&[
-            ("response_type", "code"),
-            ("client_id", rp.id.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("state", state.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (error, echoed) = redirected_error(&response);
-    assert_eq!((error.as_str(), echoed), ("invalid_request", None));
+    let response = app
+        .browser()
+        .post(
+            "/authorize",
+            &[
+                ("response_type", "code"),
+                ("client_id", rp.id.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("state", state.as_str()),
+            ],
+        )
+        .await;
+    assert_error_redirect(&app, &response, "invalid_request", None);
     assert_eq!(parked_requests(&app).await, 0);
 }
 
@@ -231,20 +134,12 @@ async fn parked_requests_are_limited_per_client_address(backend: Backend) {
         Options::settings(|s| s.throttle.parked_requests_per_ip_per_hour = 3),
     )
     .await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     for _ in 0..3 {
-        let response = browser()
-            .get(authorize_url(&app, &rp, "openid", &[]))
-            .send()
-            .await
-            .unwrap();
+        let response = app.browser().get(&rp.authorize_url("openid", &[])).await;
         assert_eq!(location(&response), "/login");
     }
-    let response = browser()
-        .get(authorize_url(&app, &rp, "openid", &[]))
-        .send()
-        .await
-        .unwrap();
+    let response = app.browser().get(&rp.authorize_url("openid", &[])).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
     let page = response.text().await.unwrap();
@@ -252,11 +147,7 @@ async fn parked_requests_are_limited_per_client_address(backend: Backend) {
     assert_eq!(parked_requests(&app).await, 3);
     // An hour later the address may park again.
     app.clock.advance(3601);
-    let response = browser()
-        .get(authorize_url(&app, &rp, "openid", &[]))
-        .send()
-        .await
-        .unwrap();
+    let response = app.browser().get(&rp.authorize_url("openid", &[])).await;
     assert_eq!(location(&response), "/login");
 }
 
@@ -267,22 +158,14 @@ async fn a_request_answered_from_a_live_session_is_not_counted(backend: Backend)
     )
     .await;
     let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
-    let browser = browser();
-    let callback = log_in(
-        &app,
-        &browser,
-        &authorize_url(&app, &rp, "openid", &[]),
-        &person,
-    )
-    .await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let browser = app.browser();
+    let callback = browser
+        .authorize(&rp.authorize_url("openid", &[]), &person)
+        .await;
     assert!(query_param(&callback, "code").is_some());
     for _ in 0..3 {
-        let response = browser
-            .get(authorize_url(&app, &rp, "openid", &[]))
-            .send()
-            .await
-            .unwrap();
+        let response = browser.get(&rp.authorize_url("openid", &[])).await;
         assert_eq!(response.status(), StatusCode::FOUND);
         assert!(query_param(&location(&response), "code").is_some());
     }
@@ -292,212 +175,146 @@ async fn a_request_answered_from_a_live_session_is_not_counted(backend: Backend)
 async fn a_max_age_beyond_any_clock_accepts_the_live_session(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
-    let browser = browser();
-    log_in(
-        &app,
-        &browser,
-        &authorize_url(&app, &rp, "openid", &[]),
-        &person,
-    )
-    .await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let browser = app.browser();
+    browser
+        .authorize(&rp.authorize_url("openid", &[]), &person)
+        .await;
     for max_age in ["9223372036854775807", "99999999999999999999"] {
         let response = browser
-            .get(authorize_url(&app, &rp, "openid", &[("max_age", max_age)]))
-            .send()
-            .await
-            .unwrap();
+            .get(&rp.authorize_url("openid", &[("max_age", max_age)]))
+            .await;
         assert_eq!(response.status(), StatusCode::FOUND, "{max_age}");
         let back = location(&response);
         assert!(query_param(&back, "code").is_some(), "{max_age}: {back}");
     }
 }
 
-async fn a_negative_max_age_is_invalid_request(backend: Backend) {
+/// An authorization request with `max_age` is refused with invalid_request.
+async fn assert_max_age_is_invalid_request(backend: Backend, max_age: &str) {
     let app = spawn_app(backend).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
-    let response = browser()
-        .get(authorize_url(&app, &rp, "openid", &[("max_age", "-1")]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(redirected_error(&response).0, "invalid_request");
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = app
+        .browser()
+        .get(&rp.authorize_url("openid", &[("max_age", max_age)]))
+        .await;
+    assert_error_redirect(&app, &response, "invalid_request", Some("st-1"));
+}
+
+async fn a_negative_max_age_is_invalid_request(backend: Backend) {
+    assert_max_age_is_invalid_request(backend, "-1").await;
 }
 
 async fn a_non_numeric_max_age_is_invalid_request(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
-    let response = browser()
-        .get(authorize_url(&app, &rp, "openid", &[("max_age", "1e3")]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(redirected_error(&response).0, "invalid_request");
+    assert_max_age_is_invalid_request(backend, "1e3").await;
 }
 
 // 6. A refused refresh changes nothing.
 async fn a_refresh_with_a_wider_scope_is_refused_and_the_token_still_works(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = refresh_client(&app).await;
-    let tokens = tokens_in(&app, &browser(), &rp, &person).await;
-    let response = http()
-        .post(format!("{}/token", app.address))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-            ("scope", "openid profile"),
-            ("client_id", rp.id.as_str()),
-            ("client_secret", rp.secret.as_deref().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let json: Value = response.json().await.unwrap();
-    assert_eq!(json["error"], "invalid_scope");
-    let (status, rotated) = refresh(&app, &rp, &tokens).await;
+    let SignedIn { rp, tokens, .. } = app.signed_in().await;
+    let wider = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ("scope", "openid profile"),
+    ];
+    let response = rp.post("/token", &wider).await;
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_scope").await;
+    let (status, rotated) = rp.refresh(&tokens).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
-    assert!(!has_row(
-        &audit_rows(&app).await,
-        "refresh_token_reused",
-        "failure"
-    ));
+    assert!(!app.admin().logged("refresh_token_reused", "failure").await);
 }
 
 async fn an_expired_refresh_token_is_not_taken_for_a_stolen_one(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = refresh_client(&app).await;
-    let tokens = tokens_in(&app, &browser(), &rp, &person).await;
+    let SignedIn { rp, tokens, .. } = app.signed_in().await;
     app.clock.advance(31 * 86_400);
     for _ in 0..2 {
-        let (status, json) = refresh(&app, &rp, &tokens).await;
+        let (status, json) = rp.refresh(&tokens).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(json["error_description"], "the refresh token has expired");
     }
-    assert!(!has_row(
-        &audit_rows(&app).await,
-        "refresh_token_reused",
-        "failure"
-    ));
+    assert!(!app.admin().logged("refresh_token_reused", "failure").await);
 }
 
 // 14. Refresh families have an absolute lifetime; logout revokes live access tokens.
 async fn a_refresh_family_ends_90_days_after_its_login(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = refresh_client(&app).await;
-    let mut tokens = tokens_in(&app, &browser(), &rp, &person).await;
-    let login = introspect(&app, &rp, tokens["access_token"].as_str().unwrap()).await["iat"]
+    let SignedIn { rp, mut tokens, .. } = app.signed_in().await;
+    let login = rp
+        .introspect(tokens["access_token"].as_str().unwrap())
+        .await["iat"]
         .as_i64()
         .unwrap();
     // Rotated every 29 days, inside the 30-day sliding lifetime each time.
     for _ in 0..3 {
         app.clock.advance(29 * 86_400);
-        let (status, rotated) = refresh(&app, &rp, &tokens).await;
+        let (status, rotated) = rp.refresh(&tokens).await;
         assert_eq!(status, StatusCode::OK, "{rotated}");
         tokens = rotated;
     }
-    let answer = introspect(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
+    let answer = rp
+        .introspect(tokens["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(answer["active"], true);
     assert!(
         answer["exp"].as_i64().unwrap() <= login + 90 * 86_400,
         "{answer}"
     );
     app.clock.advance(3 * 86_400 + 1); // day 90 and a second
-    let (status, json) = refresh(&app, &rp, &tokens).await;
+    let (status, json) = rp.refresh(&tokens).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
     assert_eq!(json["error"], "invalid_grant");
 }
 
 async fn logout_revokes_the_live_access_tokens_of_the_session(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = refresh_client(&app).await;
-    let browser = browser();
-    let first = tokens_in(&app, &browser, &rp, &person).await;
-    let (_, second) = refresh(&app, &rp, &first).await;
+    let SignedIn {
+        rp,
+        browser,
+        tokens: first,
+        ..
+    } = app.signed_in().await;
+    let (_, second) = rp.refresh(&first).await;
     let access = [
         first["access_token"].as_str().unwrap(),
         second["access_token"].as_str().unwrap(),
     ];
     for token in access {
-        assert_eq!(introspect(&app, &rp, token).await["active"], true);
+        assert_eq!(rp.introspect(token).await["active"], true);
     }
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[("id_token_hint", first["id_token"].as_str().unwrap())],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     for token in access {
-        assert_eq!(introspect(&app, &rp, token).await["active"], false);
-        assert_eq!(userinfo(&app, token).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(rp.introspect(token).await["active"], false);
+        assert_eq!(rp.userinfo(token).await.status(), StatusCode::UNAUTHORIZED);
     }
 }
 
 async fn an_administrators_logout_revokes_the_live_access_tokens(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = refresh_client(&app).await;
-    let tokens = tokens_in(&app, &browser(), &rp, &person).await;
+    let SignedIn {
+        person, rp, tokens, ..
+    } = app.signed_in().await;
     let access = tokens["access_token"].as_str().unwrap();
-    let actor = idp::journeys::account::Actor::HccStaff { user_id: None };
-    let email = idp::domain::Email::parse(&person.email).unwrap();
-    idp::journeys::account::end_sessions(&app.state, &actor, &email)
-        .await
-        .unwrap();
-    assert_eq!(introspect(&app, &rp, access).await["active"], false);
-    assert_eq!(userinfo(&app, access).await, StatusCode::UNAUTHORIZED);
+    app.admin().end_sessions(&person.email).await.unwrap();
+    assert_eq!(rp.introspect(access).await["active"], false);
+    assert_eq!(rp.userinfo(access).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 // 7. The session id is renewed when the session may do more.
 async fn the_session_id_changes_when_the_code_is_accepted(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let browser = browser();
-    let page = browser
-        .get(format!("{}/login", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = browser
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("email", person.email.as_str()),
-            ("password", STRONG),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let browser = app.browser();
+    let response = browser.log_in_password(&person.email, STRONG).await;
     let before = set_cookie(&response, "hcc_session").expect("a session cookie");
-    let page = browser
-        .get(format!("{}/login/otp", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    app.clock.advance(30);
-    let code = person.secret.code_at(step_at(app.clock.now()));
-    let response = browser
-        .post(format!("{}/login/otp", app.address))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("otp_code", &code),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = browser.log_in_code(&person.fresh_code(&app.clock)).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let after = set_cookie(&response, "hcc_session").expect("a new session cookie");
     assert_ne!(before, after);
@@ -514,27 +331,10 @@ async fn the_session_id_changes_when_the_code_is_accepted(backend: Backend) {
 async fn the_session_id_changes_when_the_authenticator_is_set_up(backend: Backend) {
     let app = spawn_app(backend).await;
     let (link, _) = invite_marco(&app, idp::domain::Language::Nl).await;
-    let browser = browser();
-    let response = register_in(&browser, &link, STRONG).await;
+    let browser = app.browser();
+    let response = browser.register(&link, STRONG).await;
     let before = set_cookie(&response, "hcc_session").expect("a session cookie");
-    let page = browser
-        .get(format!("{}/otp/setup", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let code = secret_from_page(&page).code_at(step_at(app.clock.now()));
-    let response = browser
-        .post(format!("{}/otp/setup", app.address))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("otp_code", &code),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (_, response) = browser.set_up_authenticator().await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let after = set_cookie(&response, "hcc_session").expect("a new session cookie");
     assert_ne!(before, after);
@@ -546,30 +346,18 @@ async fn the_session_id_changes_when_the_authenticator_is_set_up(backend: Backen
 async fn every_cookie_is_http_only_and_same_site(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
-    let browser = browser();
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let browser = app.browser();
     let mut seen = Vec::new();
-    let response = browser
-        .get(format!("{}/login?lang=en", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = browser.get("/login?lang=en").await;
     seen.extend(set_cookies(&response));
-    let response = browser
-        .get(authorize_url(&app, &rp, "openid", &[]))
-        .send()
-        .await
-        .unwrap();
+    let response = browser.get(&rp.authorize_url("openid", &[])).await;
     seen.extend(set_cookies(&response));
-    let callback = log_in(
-        &app,
-        &browser,
-        &authorize_url(&app, &rp, "openid", &[]),
-        &person,
-    )
-    .await;
+    let callback = browser
+        .authorize(&rp.authorize_url("openid", &[]), &person)
+        .await;
     assert!(callback.starts_with(REDIRECT));
-    let response = browser.get(logout_url(&app, &[])).send().await.unwrap();
+    let response = browser.get(&app.url("/logout", &[])).await;
     seen.extend(set_cookies(&response));
     for name in ["hcc_lang", "hcc_csrf", "hcc_authreq"] {
         assert!(
@@ -590,11 +378,7 @@ async fn cookies_over_https_are_secure_and_host_prefixed(backend: Backend) {
         Options::settings(|s| s.issuer = "https://login.portaalwerkgever.example".into()),
     )
     .await;
-    let response = http()
-        .get(format!("{}/login?lang=en", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.browser().get("/login?lang=en").await;
     let cookies = set_cookies(&response);
     assert_eq!(cookies.len(), 2, "{cookies:?}");
     for cookie in &cookies {
@@ -610,34 +394,38 @@ async fn cookies_over_https_are_secure_and_host_prefixed(backend: Backend) {
 // 13. Only the IdP's ID tokens count as id_token_hint.
 async fn an_access_token_as_id_token_hint_asks_for_confirmation(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = refresh_client(&app).await;
-    let browser = browser();
-    let tokens = tokens_in(&app, &browser, &rp, &person).await;
+    let SignedIn {
+        rp,
+        browser,
+        tokens,
+        ..
+    } = app.signed_in().await;
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[
                 ("id_token_hint", tokens["access_token"].as_str().unwrap()),
                 ("post_logout_redirect_uri", BYE),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), StatusCode::OK, "no redirect");
     let html = response.text().await.unwrap();
     assert_eq!(attr(&html, "form", "action").as_deref(), Some("/logout"));
-    assert!(still_logged_in(&app, &browser, &rp).await);
+    assert!(browser.is_logged_in(&rp).await);
 }
 
 async fn a_logout_token_as_id_token_hint_asks_for_confirmation(backend: Backend) {
     let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = refresh_client(&app).await;
-    let browser = browser();
-    let tokens = tokens_in(&app, &browser, &rp, &person).await;
-    let claims = introspect(&app, &rp, tokens["access_token"].as_str().unwrap()).await;
+    let SignedIn {
+        rp,
+        browser,
+        tokens,
+        ..
+    } = app.signed_in().await;
+    let claims = rp
+        .introspect(tokens["access_token"].as_str().unwrap())
+        .await;
     // Shaped as the back-channel worker signs them (Back-Channel Logout 1.0 §2.4).
     let now = app.state.now();
     let logout_token = app
@@ -653,40 +441,38 @@ async fn a_logout_token_as_id_token_hint_asks_for_confirmation(backend: Backend)
         )
         .unwrap();
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[
                 ("id_token_hint", &logout_token),
                 ("post_logout_redirect_uri", BYE),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), StatusCode::OK, "no redirect");
-    assert!(still_logged_in(&app, &browser, &rp).await);
+    assert!(browser.is_logged_in(&rp).await);
 }
 
 async fn an_id_token_of_another_client_asks_for_confirmation(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let rp = refresh_client(&app).await;
-    let other = refresh_client(&app).await;
-    let browser = browser();
-    let tokens = tokens_in(&app, &browser, &rp, &person).await;
+    let rp = app.refresh_client().await;
+    let other = app.refresh_client().await;
+    let browser = app.browser();
+    let tokens = rp
+        .sign_in(&browser, &person, "openid email offline_access")
+        .await;
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[
                 ("id_token_hint", tokens["id_token"].as_str().unwrap()),
                 ("client_id", other.id.as_str()),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(still_logged_in(&app, &browser, &rp).await);
+    assert!(browser.is_logged_in(&rp).await);
 }
 
 // 4. The server never calls a private address a client chose.
@@ -694,7 +480,7 @@ async fn spawn_without_private_back_channels(backend: Backend) -> TestApp {
     spawn_app_with(
         backend,
         Options {
-            initial_access_token: Some(crate::registration::IAT.into()),
+            initial_access_token: Some(IAT.into()),
             settings: Some(Box::new(|s| {
                 s.oidc.backchannel_allow_private_networks = false;
             })),
@@ -706,66 +492,31 @@ async fn spawn_without_private_back_channels(backend: Backend) -> TestApp {
 
 async fn a_back_channel_uri_on_a_private_address_is_refused_at_registration(backend: Backend) {
     let app = spawn_without_private_back_channels(backend).await;
-    let response = post_register(
-        &app,
-        Some(crate::registration::IAT),
-        &serde_json::json!({
-            "redirect_uris": ["http://127.0.0.1:8080/cb"],
-            "backchannel_logout_uri": "http://127.0.0.1:18999/internal/admin/delete?all=1",
-        }),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let json: Value = response.json().await.unwrap();
-    assert_eq!(json["error"], "invalid_client_metadata");
-    assert!(
-        json["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("private"),
-        "{json}"
-    );
+    let body = serde_json::json!({
+        "redirect_uris": ["http://127.0.0.1:8080/cb"],
+        "backchannel_logout_uri": "http://127.0.0.1:18999/internal/admin/delete?all=1",
+    });
+    let why = register_refused(&app, &body, "invalid_client_metadata").await;
+    assert!(why.contains("private"), "{why}");
 }
 
 /// Logs `person` in for `rp` and ends every session (as an administrator would): the
 /// back-channel notices are queued.
-async fn log_in_and_end_sessions(app: &TestApp, rp: &TestClient, person: &crate::oidc::Person) {
-    let callback = log_in(
-        app,
-        &browser(),
-        &authorize_url(app, rp, "openid", &[]),
-        person,
-    )
-    .await;
+async fn log_in_and_end_sessions(app: &TestApp, rp: &RelyingParty, person: &Person) {
+    let callback = app
+        .browser()
+        .authorize(&rp.authorize_url("openid", &[]), person)
+        .await;
     assert!(query_param(&callback, "code").is_some());
-    let actor = idp::journeys::account::Actor::HccStaff { user_id: None };
-    let email = idp::domain::Email::parse(&person.email).unwrap();
-    idp::journeys::account::end_sessions(&app.state, &actor, &email)
-        .await
-        .unwrap();
+    app.admin().end_sessions(&person.email).await.unwrap();
 }
 
 /// Every back-channel logout notice, once each has been tried at least once.
-async fn tried_notices(app: &TestApp) -> Vec<idp::storage::logout_notices::LogoutNotice> {
-    use diesel::prelude::*;
-    for _ in 0..200 {
-        let notices = app
-            .state
-            .db
-            .run(|conn| {
-                idp::storage::schema::logout_notices::table
-                    .select(idp::storage::logout_notices::LogoutNotice::as_select())
-                    .load(conn)
-                    .map_err(idp::storage::DbError::from)
-            })
-            .await
-            .unwrap();
-        if !notices.is_empty() && notices.iter().all(|n| n.attempts > 0) {
-            return notices;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the back-channel notices were never tried");
+async fn tried_notices(app: &TestApp) -> Vec<LogoutNotice> {
+    notices_once(app, |notices| {
+        !notices.is_empty() && notices.iter().all(|n| n.attempts > 0)
+    })
+    .await
 }
 
 async fn back_channel_logout_never_calls_a_loopback_address(backend: Backend) {
@@ -773,7 +524,7 @@ async fn back_channel_logout_never_calls_a_loopback_address(backend: Backend) {
     let person = onboarded_person(&app).await;
     let (url, mut received) = backchannel_receiver().await;
     // Registered before the rule (or through a name that resolved elsewhere then).
-    let rp = backchannel_client(&app, url).await;
+    let rp = app.backchannel_client(url).await;
     log_in_and_end_sessions(&app, &rp, &person).await;
     let notices = tried_notices(&app).await;
     assert_eq!(notices.len(), 1);
@@ -787,33 +538,7 @@ async fn back_channel_logout_never_calls_a_loopback_address(backend: Backend) {
         "{notices:?}"
     );
     assert!(received.try_recv().is_err(), "nothing reached the address");
-    assert!(has_row(
-        &audit_rows(&app).await,
-        "backchannel_logout",
-        "failure"
-    ));
-}
-
-/// A server on loopback that answers every request with `response` and counts the requests.
-async fn answering(response: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/bc", listener.local_addr().unwrap());
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = count.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let response = response.clone();
-            tokio::spawn(async move {
-                let mut buffer = [0u8; 8192];
-                let _ = stream.read(&mut buffer).await;
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    (url, count)
+    assert!(app.admin().logged("backchannel_logout", "failure").await);
 }
 
 async fn back_channel_delivery_does_not_follow_redirects(backend: Backend) {
@@ -824,7 +549,7 @@ async fn back_channel_delivery_does_not_follow_redirects(backend: Backend) {
         "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n"
     ))
     .await;
-    let rp = backchannel_client(&app, url).await;
+    let rp = app.backchannel_client(url).await;
     log_in_and_end_sessions(&app, &rp, &person).await;
     let notices = tried_notices(&app).await;
     assert!(notices[0].delivered_at.is_none());
@@ -844,7 +569,7 @@ async fn back_channel_delivery_reads_at_most_a_kilobyte_of_the_answer(backend: B
         body.len()
     ))
     .await;
-    let rp = backchannel_client(&app, url).await;
+    let rp = app.backchannel_client(url).await;
     log_in_and_end_sessions(&app, &rp, &person).await;
     let notices = tried_notices(&app).await;
     let error = notices[0].last_error.clone().unwrap();
@@ -854,7 +579,7 @@ async fn back_channel_delivery_reads_at_most_a_kilobyte_of_the_answer(backend: B
 
 // 11. RFC 7591: a service client needs no response type.
 async fn a_service_client_registers_without_response_types(backend: Backend) {
-    let app = app_with_registration(backend).await;
+    let app = spawn_app_with(backend, with_registration()).await;
     let body = register_ok(
         &app,
         serde_json::json!({
@@ -881,31 +606,18 @@ async fn a_service_client_registers_without_response_types(backend: Backend) {
 }
 
 async fn the_code_response_type_without_the_code_grant_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
-    let response = post_register(
-        &app,
-        Some(crate::registration::IAT),
-        &serde_json::json!({
-            "grant_types": ["client_credentials"],
-            "response_types": ["code"],
-        }),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let json: Value = response.json().await.unwrap();
-    assert_eq!(json["error"], "invalid_client_metadata");
-    assert!(
-        json["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("authorization_code"),
-        "{json}"
-    );
+    let app = spawn_app_with(backend, with_registration()).await;
+    let body = serde_json::json!({
+        "grant_types": ["client_credentials"],
+        "response_types": ["code"],
+    });
+    let why = register_refused(&app, &body, "invalid_client_metadata").await;
+    assert!(why.contains("authorization_code"), "{why}");
 }
 
 // 3. What a client registers about itself is kept; native applications follow RFC 8252.
 async fn a_native_application_may_use_any_loopback_port(backend: Backend) {
-    let app = app_with_registration(backend).await;
+    let app = spawn_app_with(backend, with_registration()).await;
     let body = register_ok(
         &app,
         serde_json::json!({
@@ -927,17 +639,15 @@ async fn a_native_application_may_use_any_loopback_port(backend: Backend) {
             .append_pair("code_challenge_method", "S256");
         url.to_string()
     };
-    let response = browser()
-        .get(authorize("http://127.0.0.1:51004/cb"))
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .browser()
+        .get(&authorize("http://127.0.0.1:51004/cb"))
+        .await;
     assert_eq!(location(&response), "/login", "accepted on the app's port");
-    let response = browser()
-        .get(authorize("http://127.0.0.1:51004/other"))
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .browser()
+        .get(&authorize("http://127.0.0.1:51004/other"))
+        .await;
     assert_eq!(
         response.status(),
         StatusCode::BAD_REQUEST,
@@ -1024,15 +734,15 @@ async fn request_values_are_logged_escaped_in_text(backend: Backend) {
     let log = log_of_a_forged_client_id(backend, "text").await;
     assert!(!log.contains('\u{1b}'), "no raw ESC reaches the terminal");
     assert!(!log.contains('\r'));
+    let failure = log
+        .lines()
+        .find(|l| l.contains("client authentication failed"))
+        .unwrap();
     assert!(
         log.lines()
             .all(|l| !l.trim_start().starts_with("INFO audit: forged")),
         "no line of its own: {log}"
     );
-    let failure = log
-        .lines()
-        .find(|l| l.contains("client authentication failed"))
-        .unwrap();
     assert!(
         failure.contains("INFO audit: forged"),
         "kept, escaped: {failure}"
@@ -1042,128 +752,26 @@ async fn request_values_are_logged_escaped_in_text(backend: Backend) {
 async fn request_values_are_logged_escaped_in_json(backend: Backend) {
     let log = log_of_a_forged_client_id(backend, "json").await;
     assert!(!log.contains('\u{1b}'));
+    assert!(log.contains("client authentication failed"));
     for line in log.lines() {
         let parsed: Result<Value, _> = serde_json::from_str(line);
         assert!(parsed.is_ok(), "every line is one JSON object: {line}");
     }
-    assert!(log.contains("client authentication failed"));
 }
 
 // 5. Only failures count toward a delay: an office behind one address logs in at once.
-/// `count` active people of EK88 with the strong password and a confirmed authenticator,
-/// written straight to the database (one argon2 hash for all).
-async fn seed_people(app: &TestApp, count: usize) -> Vec<crate::oidc::Person> {
-    let org = app.create_organisation("EK88").await;
-    let hash = app
-        .state
-        .hasher
-        .hash(secrecy::SecretString::from(STRONG))
-        .await
-        .unwrap();
-    let keyring = app.state.keyring.clone();
-    let now = app.state.now();
-    app.state
-        .db
-        .run(move |conn| {
-            let mut people = Vec::new();
-            for i in 0..count {
-                let email = format!("persoon{i}@ek88.nl");
-                let user = idp::storage::models::User {
-                    id: idp::storage::models::new_id(),
-                    organisation_id: Some(org.clone()),
-                    email: email.clone(),
-                    first_name: None,
-                    last_name: Some(format!("Persoon {i}")),
-                    status: idp::domain::UserStatus::Active,
-                    role: idp::domain::Role::Member,
-                    language: "nl".into(),
-                    created_at: now,
-                    updated_at: now,
-                };
-                idp::storage::users::insert(conn, &user)?;
-                idp::storage::passwords::set(conn, &user.id, &hash, now)?;
-                let secret = idp::domain::totp::TotpSecret::generate();
-                let id = idp::storage::models::new_id();
-                idp::storage::otp::insert_pending(
-                    conn,
-                    &idp::storage::models::OtpCredential {
-                        secret_sealed: keyring.seal(
-                            secret.as_bytes(),
-                            &idp::journeys::otp_setup::seal_context(&id),
-                        ),
-                        id: id.clone(),
-                        user_id: user.id.clone(),
-                        device_name: None,
-                        created_at: now,
-                        confirmed_at: None,
-                        last_used_step: None,
-                    },
-                )?;
-                idp::storage::otp::confirm(conn, &id, &user.id, None, now)?;
-                people.push(crate::oidc::Person { email, secret });
-            }
-            Ok::<_, idp::storage::DbError>(people)
-        })
-        .await
-        .unwrap()
-}
-
-/// The whole code flow for `person` in a fresh browser; the final redirect.
-async fn full_login(address: String, url: String, person: crate::oidc::Person, now: i64) -> String {
-    let browser = browser();
-    let response = browser.get(&url).send().await.unwrap();
-    assert_eq!(location(&response), "/login");
-    let page = browser
-        .get(format!("{address}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = browser
-        .post(format!("{address}/login"))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("email", person.email.as_str()),
-            ("password", STRONG),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "password step");
-    let page = browser
-        .get(format!("{address}/login/otp"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let code = person.secret.code_at(step_at(now));
-    let response = browser
-        .post(format!("{address}/login/otp"))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("otp_code", &code),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "code step");
-    location(&response)
-}
-
 async fn fifty_parallel_correct_logins_from_one_address_all_succeed(backend: Backend) {
     let app = spawn_app(backend).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, &["authorization_code"]).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     let people = seed_people(&app, 50).await;
     let now = app.state.now();
     let logins: Vec<_> = people
         .into_iter()
         .map(|person| {
-            let url = authorize_url(&app, &rp, "openid", &[]);
-            tokio::spawn(full_login(app.address.clone(), url, person, now))
+            let url = rp.authorize_url("openid", &[]);
+            let code = person.secret.code_at(idp::domain::totp::step_at(now));
+            let browser = app.browser();
+            tokio::spawn(async move { browser.authorize_with_code(&url, &person, &code).await })
         })
         .collect();
     for login in logins {
@@ -1172,72 +780,24 @@ async fn fifty_parallel_correct_logins_from_one_address_all_succeed(backend: Bac
     }
 }
 
-/// Posts `count` wrong passwords at once from one address, for `addresses(i)`; the statuses.
-async fn parallel_wrong_passwords(
-    app: &TestApp,
-    count: usize,
-    addresses: impl Fn(usize) -> String,
-) -> Vec<StatusCode> {
-    let mut forms = Vec::new();
-    for i in 0..count {
-        let browser = browser();
-        let page = browser
-            .get(format!("{}/login", app.address))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        forms.push((browser, csrf_token(&page), addresses(i)));
-    }
-    let posts: Vec<_> = forms
-        .into_iter()
-        .map(|(browser, csrf, email)| {
-            let url = format!("{}/login", app.address);
-            tokio::spawn(async move {
-                browser
-                    .post(url)
-                    .form(&[
-                        ("csrf_token", csrf.as_str()),
-                        ("email", email.as_str()),
-                        ("password", "Helemaal-Fout-Wachtw00rd"),
-                    ])
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for post in posts {
-        statuses.push(post.await.unwrap());
-    }
-    statuses
-}
-
 fn checked_and_refused(statuses: &[StatusCode]) -> (usize, usize) {
     (
-        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-            .count(),
+        count_of(statuses, StatusCode::OK),
+        count_of(statuses, StatusCode::TOO_MANY_REQUESTS),
     )
 }
 
 async fn fifty_parallel_wrong_passwords_for_one_account_are_held(backend: Backend) {
     let app = spawn_app(backend).await;
     seed_people(&app, 1).await;
-    let statuses = parallel_wrong_passwords(&app, 50, |_| "persoon0@ek88.nl".into()).await;
+    let statuses = wrong_passwords_at_once(&app, 50, |_| "persoon0@ek88.nl".into()).await;
     // The account's five free attempts are checked; the rest are refused unchecked.
     assert_eq!(checked_and_refused(&statuses), (5, 45), "{statuses:?}");
 }
 
 async fn fifty_parallel_wrong_passwords_from_one_address_are_held(backend: Backend) {
     let app = spawn_app(backend).await;
-    let statuses = parallel_wrong_passwords(&app, 50, |i| format!("gok{i}@ek88.nl")).await;
+    let statuses = wrong_passwords_at_once(&app, 50, |i| format!("gok{i}@ek88.nl")).await;
     // The address's twenty free attempts are checked; the rest are refused unchecked.
     assert_eq!(checked_and_refused(&statuses), (20, 30), "{statuses:?}");
 }
@@ -1247,24 +807,16 @@ async fn fifty_parallel_wrong_passwords_from_one_address_are_held(backend: Backe
 /// untrusted browsers.
 async fn strangers_guess(app: &TestApp, email: &str) {
     for _ in 0..5 {
-        let response = password_login(app, &browser(), email, "Helemaal-Fout-Wachtw00rd").await;
+        let response = app.browser().log_in_password(email, WRONG).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let response = password_login(app, &browser(), email, STRONG).await;
+    let response = app.browser().log_in_password(email, STRONG).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 /// Logs `person` in fully in `browser` (which then holds a device cookie).
-async fn log_in_fully(app: &TestApp, browser: &reqwest::Client, person: &crate::oidc::Person) {
-    let response = password_login(app, browser, &person.email, STRONG).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    app.clock.advance(30);
-    let response = code_login(
-        app,
-        browser,
-        &person.secret.code_at(step_at(app.clock.now())),
-    )
-    .await;
+async fn log_in_fully(browser: &Browser, person: &Person) {
+    let response = browser.log_in(person).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(
         set_cookie(&response, "hcc_device").is_some(),
@@ -1275,10 +827,10 @@ async fn log_in_fully(app: &TestApp, browser: &reqwest::Client, person: &crate::
 async fn the_owners_browser_logs_in_while_strangers_are_delayed(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let owner = browser();
-    log_in_fully(&app, &owner, &person).await;
+    let owner = app.browser();
+    log_in_fully(&owner, &person).await;
     strangers_guess(&app, &person.email).await;
-    let response = password_login(&app, &owner, &person.email, STRONG).await;
+    let response = owner.log_in_password(&person.email, STRONG).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "not held up");
     assert_eq!(location(&response), "/login/otp");
 }
@@ -1287,7 +839,7 @@ async fn without_a_device_cookie_the_owner_is_delayed_like_anyone(backend: Backe
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     strangers_guess(&app, &person.email).await;
-    let response = password_login(&app, &browser(), &person.email, STRONG).await;
+    let response = app.browser().log_in_password(&person.email, STRONG).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -1339,21 +891,20 @@ async fn a_tampered_device_cookie_is_not_trusted(backend: Backend) {
 async fn a_trusted_devices_failures_count_on_its_own_counter(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let owner = browser();
-    log_in_fully(&app, &owner, &person).await;
+    let owner = app.browser();
+    log_in_fully(&owner, &person).await;
     for _ in 0..5 {
-        let response =
-            password_login(&app, &owner, &person.email, "Helemaal-Fout-Wachtw00rd").await;
+        let response = owner.log_in_password(&person.email, WRONG).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let response = password_login(&app, &owner, &person.email, STRONG).await;
+    let response = owner.log_in_password(&person.email, STRONG).await;
     assert_eq!(
         response.status(),
         StatusCode::TOO_MANY_REQUESTS,
         "its own delay"
     );
     // The account's counter for untrusted browsers saw none of it.
-    let response = password_login(&app, &browser(), &person.email, STRONG).await;
+    let response = app.browser().log_in_password(&person.email, STRONG).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 

@@ -1,6 +1,8 @@
-//! spawn_app(): one IdP per test on its own database, with an SMTP sink and a movable clock.
+//! spawn_app(): one IdP per test on its own database, with an SMTP sink and a movable clock;
+//! `both_backends!` runs a test on PostgreSQL and on SQLite. The people and programs that use
+//! the app are in `driver`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -10,8 +12,8 @@ use idp::clock::{SharedClock, ShiftedClock};
 use idp::config::{MailTransportKind, Settings, SmtpTls};
 use idp::startup::Application;
 use idp::state::IdpState;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+
+use crate::driver::SmtpSink;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -85,209 +87,11 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A mail as the SMTP sink received it.
-#[derive(Debug, Clone)]
-pub struct ReceivedMail {
-    pub mail_from: String,
-    pub rcpt_to: Vec<String>,
-    pub raw: String,
-}
-
-impl ReceivedMail {
-    pub fn header(&self, name: &str) -> Option<String> {
-        let head = self.raw.split("\r\n\r\n").next()?;
-        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
-        unfolded.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-        })
-    }
-
-    /// The decoded body of the part with this content type.
-    pub fn part(&self, content_type: &str) -> String {
-        let start = self
-            .raw
-            .find(&format!("Content-Type: {content_type}"))
-            .unwrap_or_else(|| panic!("no {content_type} part"));
-        let rest = &self.raw[start..];
-        let body_start = rest.find("\r\n\r\n").unwrap() + 4;
-        let body = &rest[body_start..];
-        let end = body.find("\r\n--").unwrap_or(body.len());
-        let encoded = &body[..end];
-        if rest[..body_start].contains("quoted-printable") {
-            decode_quoted_printable(encoded)
-        } else if rest[..body_start].contains("base64") {
-            let compact: String = encoded.split_whitespace().collect();
-            String::from_utf8(
-                base64::engine::general_purpose::STANDARD
-                    .decode(compact)
-                    .unwrap(),
-            )
-            .unwrap()
-        } else {
-            encoded.to_owned()
-        }
-    }
-
-    pub fn text(&self) -> String {
-        self.part("text/plain")
-    }
-
-    pub fn html(&self) -> String {
-        self.part("text/html")
-    }
-
-    /// The first link into the IdP found in the text body.
-    pub fn link(&self) -> String {
-        let text = self.text();
-        text.split_whitespace()
-            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
-            .expect("a link in the mail")
-            .to_owned()
-    }
-}
-
-fn decode_quoted_printable(input: &str) -> String {
-    let joined = input.replace("=\r\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
-/// An SMTP server in the test process that accepts and keeps every mail.
-#[derive(Clone)]
-pub struct SmtpSink {
-    pub port: u16,
-    mails: Arc<Mutex<Vec<ReceivedMail>>>,
-}
-
-impl SmtpSink {
-    pub async fn start() -> Self {
-        Self::start_on(0).await
-    }
-
-    pub async fn start_on(port: u16) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mails = Arc::new(Mutex::new(Vec::new()));
-        let store = mails.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let _ = serve_smtp(stream, store).await;
-                });
-            }
-        });
-        Self { port, mails }
-    }
-
-    pub fn mails(&self) -> Vec<ReceivedMail> {
-        self.mails.lock().unwrap().clone()
-    }
-
-    pub fn mails_to(&self, address: &str) -> Vec<ReceivedMail> {
-        self.mails()
-            .into_iter()
-            .filter(|m| m.rcpt_to.iter().any(|r| r == address))
-            .collect()
-    }
-
-    /// Waits (up to 10 s) until `count` mails for `address` have arrived.
-    pub async fn wait_for(&self, address: &str, count: usize) -> Vec<ReceivedMail> {
-        for _ in 0..200 {
-            let mails = self.mails_to(address);
-            if mails.len() >= count {
-                return mails;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "expected {count} mail(s) to {address}, got {}",
-            self.mails_to(address).len()
-        );
-    }
-}
-
-async fn serve_smtp(
-    stream: tokio::net::TcpStream,
-    store: Arc<Mutex<Vec<ReceivedMail>>>,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    write.write_all(b"220 sink.test ESMTP\r\n").await?;
-    let mut mail_from = String::new();
-    let mut rcpt_to = Vec::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let command = line.trim_end().to_owned();
-        let upper = command.to_ascii_uppercase();
-        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-            write
-                .write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-                .await?;
-        } else if upper.starts_with("MAIL FROM:") {
-            mail_from = command[10..].trim().trim_matches(['<', '>']).to_owned();
-            rcpt_to.clear();
-            write.write_all(b"250 OK\r\n").await?;
-        } else if upper.starts_with("RCPT TO:") {
-            rcpt_to.push(command[8..].trim().trim_matches(['<', '>']).to_owned());
-            write.write_all(b"250 OK\r\n").await?;
-        } else if upper == "DATA" {
-            write.write_all(b"354 go ahead\r\n").await?;
-            let mut data = String::new();
-            loop {
-                line.clear();
-                if reader.read_line(&mut line).await? == 0 {
-                    return Ok(());
-                }
-                if line == ".\r\n" {
-                    break;
-                }
-                data.push_str(
-                    line.strip_prefix('.')
-                        .filter(|_| line.starts_with(".."))
-                        .unwrap_or(&line),
-                );
-            }
-            store.lock().unwrap().push(ReceivedMail {
-                mail_from: mail_from.clone(),
-                rcpt_to: rcpt_to.clone(),
-                raw: data,
-            });
-            write.write_all(b"250 queued\r\n").await?;
-        } else if upper == "QUIT" {
-            write.write_all(b"221 bye\r\n").await?;
-            return Ok(());
-        } else {
-            write.write_all(b"250 OK\r\n").await?;
-        }
-    }
-}
-
 pub struct TestApp {
     pub address: String,
     pub state: IdpState,
     pub clock: ShiftedClock,
     pub smtp: SmtpSink,
-    pub client: reqwest::Client,
     worker: tokio::task::AbortHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _db: TestDatabase,
@@ -373,7 +177,6 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         state,
         clock,
         smtp,
-        client: browser(),
         worker,
         server,
         _db: db,
@@ -388,99 +191,10 @@ pub fn http() -> reqwest::Client {
         .unwrap()
 }
 
-/// A browser: keeps cookies, does not follow redirects (tests look at each one).
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 impl TestApp {
-    /// A link from a mail, checked to point at this IdP.
-    pub fn local(&self, link: &str) -> String {
-        assert!(
-            link.starts_with(&self.address),
-            "{link} does not point at {}",
-            self.address
-        );
-        link.to_owned()
+    /// Waits until the background work the server started so far (forgot-password requests
+    /// are handled after the answer) has finished.
+    pub async fn background_done(&self) {
+        self.state.background.wait(Duration::from_secs(10)).await;
     }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.address))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Runs an admin command line against this app's database (`idp admin …`).
-    pub async fn create_organisation(&self, name: &str) -> String {
-        let name = idp::domain::OrganisationName::parse(name).unwrap();
-        let now = self.state.now();
-        self.state
-            .db
-            .run(move |conn| idp::storage::organisations::insert(conn, &name, now))
-            .await
-            .unwrap()
-            .id
-    }
-}
-
-pub fn csrf_token(html: &str) -> String {
-    let doc = scraper::Html::parse_document(html);
-    let sel = scraper::Selector::parse("input[name=csrf_token]").unwrap();
-    doc.select(&sel)
-        .next()
-        .and_then(|e| e.value().attr("value"))
-        .expect("a CSRF token in the form")
-        .to_owned()
-}
-
-/// The text of the element matched by `selector`, whitespace folded.
-pub fn text_of(html: &str, selector: &str) -> Vec<String> {
-    let doc = scraper::Html::parse_document(html);
-    let sel = scraper::Selector::parse(selector).unwrap();
-    doc.select(&sel)
-        .map(|e| {
-            e.text()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
-}
-
-/// The control labelled `label` (by <label for>), as an element id.
-pub fn control_labelled(html: &str, label: &str) -> Option<String> {
-    let doc = scraper::Html::parse_document(html);
-    let sel = scraper::Selector::parse("label").unwrap();
-    doc.select(&sel).find_map(|l| {
-        let text: String = l.text().collect::<Vec<_>>().join(" ");
-        let text = text.replace('*', "");
-        (text.split_whitespace().collect::<Vec<_>>().join(" ") == label)
-            .then(|| l.value().attr("for").map(str::to_owned))
-            .flatten()
-    })
-}
-
-pub fn attr(html: &str, selector: &str, name: &str) -> Option<String> {
-    let doc = scraper::Html::parse_document(html);
-    let sel = scraper::Selector::parse(selector).unwrap();
-    doc.select(&sel)
-        .next()
-        .and_then(|e| e.value().attr(name).map(str::to_owned))
 }

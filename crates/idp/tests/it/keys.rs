@@ -32,11 +32,9 @@ async fn rows(app: &TestApp) -> Vec<SigningKeyRow> {
 }
 
 async fn audit(app: &TestApp, event: &str) -> Vec<Value> {
-    app.state
-        .db
-        .run(|c| idp::storage::audit::list(c, None, 0))
+    app.admin()
+        .audit_log()
         .await
-        .unwrap()
         .into_iter()
         .filter(|e| e.event == event)
         .map(|e| serde_json::from_str(&e.details).unwrap())

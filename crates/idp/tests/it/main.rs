@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod consent;
+mod driver;
 mod hardening;
 mod helpers;
 mod keys;

@@ -4,197 +4,18 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use idp::clock::Clock;
-use idp::domain::RedirectUri;
-use idp::domain::totp::step_at;
-use idp::oidc::client::{AuthMethod, NewClient};
+use idp::oidc::client::AuthMethod;
+use idp::storage::logout_notices::LogoutNotice;
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 use crate::both_backends;
+use crate::driver::*;
 use crate::helpers::*;
-use crate::oidc::{
-    Person, REDIRECT, TestClient, authorize_url, create_client, location, log_in, onboarded_person,
-    query_param,
-};
-use crate::onboarding::STRONG;
-
-const BYE: &str = "https://portal.example/bye";
-const VERIFIER: &str = "a-very-long-code-verifier-of-at-least-43-characters-123456";
-const CODE_GRANTS: &[&str] = &["authorization_code"];
-const ALL_USER_GRANTS: &[&str] = &["authorization_code", "refresh_token"];
-
-fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()))
-}
-
-/// /authorize with exactly these parameters.
-fn authorize_with(app: &TestApp, params: &[(&str, &str)]) -> String {
-    let mut url = url::Url::parse(&format!("{}/authorize", app.address)).unwrap();
-    for (k, v) in params {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    url.to_string()
-}
-
-fn decode_segment(jwt: &str, index: usize) -> Value {
-    let segment = jwt.split('.').nth(index).expect("a JWT segment");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
-}
-
-/// How a request to the token, revocation or introspection endpoint authenticates the client.
-#[derive(Clone, Copy)]
-enum Cred<'a> {
-    Basic(&'a TestClient),
-    Post(&'a TestClient),
-    /// A public client: client_id only.
-    Public(&'a TestClient),
-    Nothing,
-}
-
-async fn post_protocol(
-    app: &TestApp,
-    path: &str,
-    cred: Cred<'_>,
-    params: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut form: Vec<(&str, &str)> = params.to_vec();
-    let mut request = http().post(format!("{}{path}", app.address));
-    match cred {
-        Cred::Basic(c) => request = request.basic_auth(&c.id, c.secret.as_ref()),
-        Cred::Post(c) => {
-            form.push(("client_id", c.id.as_str()));
-            form.push(("client_secret", c.secret.as_deref().unwrap()));
-        }
-        Cred::Public(c) => form.push(("client_id", c.id.as_str())),
-        Cred::Nothing => {}
-    }
-    request.form(&form).send().await.unwrap()
-}
-
-/// The status and JSON body of a protocol response.
-async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    let json = serde_json::from_str(&body)
-        .unwrap_or_else(|e| panic!("not JSON ({e}), status {status}: {body}"));
-    (status, json)
-}
-
-async fn assert_oauth_error(response: reqwest::Response, status: StatusCode, error: &str) {
-    let (got_status, json) = json_of(response).await;
-    assert_eq!(got_status, status, "{json}");
-    assert_eq!(json["error"], error, "{json}");
-}
-
-/// Logs `person` in through `url` in a fresh browser; returns the code sent to the client.
-async fn code_for(app: &TestApp, url: &str, person: &Person) -> String {
-    let callback = log_in(app, &browser(), url, person).await;
-    assert!(callback.starts_with(REDIRECT), "{callback}");
-    query_param(&callback, "code").expect("a code")
-}
-
-/// A code bound to the PKCE challenge of [`VERIFIER`].
-async fn pkce_code(app: &TestApp, rp: &TestClient, person: &Person, scope: &str) -> String {
-    let challenge = s256(VERIFIER);
-    let url = authorize_url(
-        app,
-        rp,
-        scope,
-        &[
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    );
-    code_for(app, &url, person).await
-}
-
-async fn redeem(
-    app: &TestApp,
-    cred: Cred<'_>,
-    code: &str,
-    redirect_uri: &str,
-    verifier: Option<&str>,
-) -> reqwest::Response {
-    let mut form = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect_uri),
-    ];
-    if let Some(v) = verifier {
-        form.push(("code_verifier", v));
-    }
-    post_protocol(app, "/token", cred, &form).await
-}
-
-/// Logs in through `browser` (kept, with its session) and exchanges the code.
-async fn tokens_in(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    rp: &TestClient,
-    person: &Person,
-    scope: &str,
-) -> Value {
-    let challenge = s256(VERIFIER);
-    let url = authorize_url(
-        app,
-        rp,
-        scope,
-        &[
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("nonce", "n-1"),
-        ],
-    );
-    let callback = log_in(app, browser, &url, person).await;
-    let code = query_param(&callback, "code").expect("a code");
-    let (status, tokens) =
-        json_of(redeem(app, Cred::Post(rp), &code, REDIRECT, Some(VERIFIER)).await).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    tokens
-}
-
-/// A 400 page: HTML, no redirect anywhere.
-async fn assert_error_page(response: reqwest::Response, what: &str) -> String {
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
-    assert!(
-        response.headers().get("location").is_none(),
-        "{what}: no redirect"
-    );
-    let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(
-        content_type.starts_with("text/html"),
-        "{what}: {content_type}"
-    );
-    response.text().await.unwrap()
-}
-
-/// A 302 back to the client with `error`, the request's `state` and `iss` (RFC 9207).
-fn assert_error_redirect(app: &TestApp, response: &reqwest::Response, error: &str, state: &str) {
-    assert_eq!(response.status(), StatusCode::FOUND, "{error}");
-    let location = location(response);
-    assert!(location.starts_with(&format!("{REDIRECT}?")), "{location}");
-    assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some(error),
-        "{location}"
-    );
-    assert_eq!(query_param(&location, "state").as_deref(), Some(state));
-    assert_eq!(
-        query_param(&location, "iss").as_deref(),
-        Some(app.address.as_str())
-    );
-    assert!(query_param(&location, "code").is_none());
-}
 
 // 1. The client and its redirect URI are checked before anything is redirected.
-async fn unknown_clients_and_unregistered_redirect_uris_get_a_page(backend: Backend) {
+async fn an_unknown_client_gets_a_page(backend: Backend) {
     let app = spawn_app(backend).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, CODE_GRANTS).await;
     let challenge = s256(VERIFIER);
     let unknown = [
         ("response_type", "code"),
@@ -205,13 +26,18 @@ async fn unknown_clients_and_unregistered_redirect_uris_get_a_page(backend: Back
         ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
     ];
-    let response = app.get_absolute(&authorize_with(&app, &unknown)).await;
+    let response = app.browser().get(&app.url("/authorize", &unknown)).await;
     let html = assert_error_page(response, "unknown client").await;
     assert!(
         html.contains("Ongeldige inlogaanvraag"),
         "the page says what went wrong: {html}"
     );
+}
 
+/// Only the registered URI itself: no other path, query, trailing slash, host or scheme.
+async fn an_unregistered_redirect_uri_gets_a_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     for redirect in [
         "https://portal.example/other",
         "https://portal.example/callback?next=/admin",
@@ -219,8 +45,8 @@ async fn unknown_clients_and_unregistered_redirect_uris_get_a_page(backend: Back
         "https://evil.example/callback",
         "http://portal.example/callback",
     ] {
-        let url = authorize_with(
-            &app,
+        let url = app.url(
+            "/authorize",
             &[
                 ("response_type", "code"),
                 ("client_id", rp.id.as_str()),
@@ -229,29 +55,33 @@ async fn unknown_clients_and_unregistered_redirect_uris_get_a_page(backend: Back
                 ("state", "st-1"),
             ],
         );
-        let response = app.get_absolute(&url).await;
+        let response = app.browser().get(&url).await;
         let html = assert_error_page(response, redirect).await;
         assert!(!html.contains(redirect), "{redirect} is not linked to");
     }
-    // Without any redirect_uri: also a page.
-    let url = authorize_with(
-        &app,
+}
+
+async fn a_request_without_a_redirect_uri_gets_a_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let url = app.url(
+        "/authorize",
         &[
             ("response_type", "code"),
             ("client_id", rp.id.as_str()),
             ("scope", "openid"),
         ],
     );
-    assert_error_page(app.get_absolute(&url).await, "missing redirect_uri").await;
+    assert_error_page(app.browser().get(&url).await, "missing redirect_uri").await;
 }
 
 // 2. Only the code flow: implicit and hybrid response types are refused at the client.
 async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, CODE_GRANTS).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     for response_type in ["token", "code id_token", "id_token", "code token"] {
-        let url = authorize_with(
-            &app,
+        let url = app.url(
+            "/authorize",
             &[
                 ("response_type", response_type),
                 ("client_id", rp.id.as_str()),
@@ -261,8 +91,8 @@ async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
                 ("nonce", "n-1"),
             ],
         );
-        let response = app.get_absolute(&url).await;
-        assert_error_redirect(&app, &response, "unsupported_response_type", "st-rt");
+        let response = app.browser().get(&url).await;
+        assert_error_redirect(&app, &response, "unsupported_response_type", Some("st-rt"));
         assert!(
             !location(&response).contains('#'),
             "{response_type}: nothing in a fragment"
@@ -271,21 +101,25 @@ async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
 }
 
 // 3. PKCE is required for public clients, and only S256.
-async fn public_clients_must_use_pkce_with_s256(backend: Backend) {
+async fn a_public_client_without_pkce_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
-    let public = create_client(&app, AuthMethod::None, CODE_GRANTS).await;
-    let confidential = create_client(&app, AuthMethod::ClientSecretBasic, CODE_GRANTS).await;
-
+    let public = app.client(AuthMethod::None, CODE).await;
     let response = app
-        .get_absolute(&authorize_url(&app, &public, "openid", &[]))
+        .browser()
+        .get(&public.authorize_url("openid", &[]))
         .await;
-    assert_error_redirect(&app, &response, "invalid_request", "st-1");
+    assert_error_redirect(&app, &response, "invalid_request", Some("st-1"));
+}
 
+/// For public and confidential clients alike.
+async fn the_plain_pkce_method_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let public = app.client(AuthMethod::None, CODE).await;
+    let confidential = app.client(AuthMethod::ClientSecretBasic, CODE).await;
     for rp in [&public, &confidential] {
         let response = app
-            .get_absolute(&authorize_url(
-                &app,
-                rp,
+            .browser()
+            .get(&rp.authorize_url(
                 "openid",
                 &[
                     ("code_challenge", VERIFIER),
@@ -293,72 +127,79 @@ async fn public_clients_must_use_pkce_with_s256(backend: Backend) {
                 ],
             ))
             .await;
-        assert_error_redirect(&app, &response, "invalid_request", "st-1");
+        assert_error_redirect(&app, &response, "invalid_request", Some("st-1"));
     }
+}
 
-    // With S256 the public client goes on to the login page.
-    let challenge = s256(VERIFIER);
+async fn a_public_client_with_s256_goes_on_to_the_login(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let public = app.client(AuthMethod::None, CODE).await;
     let response = app
-        .get_absolute(&authorize_url(
-            &app,
-            &public,
-            "openid",
-            &[
-                ("code_challenge", &challenge),
-                ("code_challenge_method", "S256"),
-            ],
-        ))
+        .browser()
+        .get(&public.pkce_authorize_url("openid", &[]))
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(location(&response).starts_with("/login"));
 }
 
 // 4. The code is bound to the PKCE challenge.
-async fn the_code_verifier_must_match_the_challenge(backend: Backend) {
+/// A public client, and a code for it bound to the challenge of [`VERIFIER`].
+async fn a_public_clients_code(backend: Backend) -> (TestApp, RelyingParty, String) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::None, CODE_GRANTS).await;
+    let rp = app.client(AuthMethod::None, CODE).await;
+    let code = rp.code(&app.browser(), &person, "openid").await;
+    (app, rp, code)
+}
 
-    let code = pkce_code(&app, &rp, &person, "openid").await;
+async fn a_wrong_code_verifier_is_invalid_grant(backend: Backend) {
+    let (_app, rp, code) = a_public_clients_code(backend).await;
     let wrong = "another-code-verifier-that-is-long-enough-0000000000000";
     assert_oauth_error(
-        redeem(&app, Cred::Public(&rp), &code, REDIRECT, Some(wrong)).await,
+        rp.redeem(ClientAuth::IdOnly, &code, REDIRECT, Some(wrong))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
+}
 
-    let code = pkce_code(&app, &rp, &person, "openid").await;
+async fn a_missing_code_verifier_is_invalid_grant(backend: Backend) {
+    let (_app, rp, code) = a_public_clients_code(backend).await;
     assert_oauth_error(
-        redeem(&app, Cred::Public(&rp), &code, REDIRECT, None).await,
+        rp.redeem(ClientAuth::IdOnly, &code, REDIRECT, None).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
+}
 
-    // The right verifier works (on a fresh code).
-    let code = pkce_code(&app, &rp, &person, "openid").await;
-    let (status, tokens) =
-        json_of(redeem(&app, Cred::Public(&rp), &code, REDIRECT, Some(VERIFIER)).await).await;
+async fn the_right_code_verifier_gets_the_tokens(backend: Backend) {
+    let (_app, rp, code) = a_public_clients_code(backend).await;
+    let (status, tokens) = json_of(
+        rp.redeem(ClientAuth::IdOnly, &code, REDIRECT, Some(VERIFIER))
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert!(tokens["id_token"].is_string());
 }
 
 // 5. Client authentication at the token endpoint.
-async fn client_authentication_failures_are_invalid_client(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let basic = create_client(&app, AuthMethod::ClientSecretBasic, CODE_GRANTS).await;
-    let params = [
-        ("grant_type", "authorization_code"),
-        ("code", "whatever"),
-        ("redirect_uri", REDIRECT),
-    ];
+/// A code exchange that gets as far as the (unknown) code only if the client is authenticated.
+const UNKNOWN_CODE: &[(&str, &str)] = &[
+    ("grant_type", "authorization_code"),
+    ("code", "whatever"),
+    ("redirect_uri", REDIRECT),
+];
 
-    let wrong = TestClient {
-        id: basic.id.clone(),
-        secret: Some("not-the-secret".into()),
-    };
-    let response = post_protocol(&app, "/token", Cred::Basic(&wrong), &params).await;
+async fn a_wrong_secret_over_basic_is_invalid_client_with_a_challenge(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let wrong = basic.posing_as(&basic.id, Some("not-the-secret"));
+    let response = wrong
+        .post_as(ClientAuth::Basic, "/token", UNKNOWN_CODE)
+        .await;
     let challenge = response
         .headers()
         .get("www-authenticate")
@@ -366,63 +207,88 @@ async fn client_authentication_failures_are_invalid_client(backend: Backend) {
         .expect("a WWW-Authenticate header after failed Basic authentication");
     assert!(challenge.starts_with("Basic"), "{challenge}");
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    // The right secret, but in the body: not the method this client registered.
-    let response = post_protocol(&app, "/token", Cred::Post(&basic), &params).await;
+/// The right secret, but in the body: not the method this client registered.
+async fn a_basic_clients_secret_in_the_body_is_invalid_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = basic
+        .post_as(ClientAuth::Post, "/token", UNKNOWN_CODE)
+        .await;
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    // An unknown client over Basic.
-    let unknown = TestClient {
-        id: "no-such-client".into(),
-        secret: Some("x".into()),
-    };
-    let response = post_protocol(&app, "/token", Cred::Basic(&unknown), &params).await;
+async fn an_unknown_client_over_basic_is_invalid_client_with_a_challenge(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let unknown = basic.posing_as("no-such-client", Some("x"));
+    let response = unknown
+        .post_as(ClientAuth::Basic, "/token", UNKNOWN_CODE)
+        .await;
     assert!(response.headers().contains_key("www-authenticate"));
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    // A confidential client cannot pass itself off as public.
-    let response = post_protocol(&app, "/token", Cred::Public(&basic), &params).await;
+async fn a_confidential_client_cannot_pass_itself_off_as_public(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = basic
+        .post_as(ClientAuth::IdOnly, "/token", UNKNOWN_CODE)
+        .await;
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    // With the right secret the client gets as far as the (unknown) code.
-    let response = post_protocol(&app, "/token", Cred::Basic(&basic), &params).await;
+async fn with_the_right_secret_the_client_gets_as_far_as_the_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let basic = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = basic
+        .post_as(ClientAuth::Basic, "/token", UNKNOWN_CODE)
+        .await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
 // 6. The code expires after 60 s, and is bound to the redirect URI and the client.
-async fn codes_expire_and_are_bound_to_redirect_uri_and_client(backend: Backend) {
+/// A confidential client (client_secret_post) and a code for it, bound to [`VERIFIER`].
+async fn a_confidential_clients_code(backend: Backend) -> (TestApp, RelyingParty, String) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let a = create_client(&app, AuthMethod::ClientSecretPost, CODE_GRANTS).await;
-    let b = create_client(&app, AuthMethod::ClientSecretPost, CODE_GRANTS).await;
+    let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
+    let code = rp.code(&app.browser(), &person, "openid").await;
+    (app, rp, code)
+}
 
-    let code = pkce_code(&app, &a, &person, "openid").await;
+async fn a_code_expires_after_60_seconds(backend: Backend) {
+    let (app, rp, code) = a_confidential_clients_code(backend).await;
     app.clock.advance(61);
     assert_oauth_error(
-        redeem(&app, Cred::Post(&a), &code, REDIRECT, Some(VERIFIER)).await,
+        rp.redeem(ClientAuth::Post, &code, REDIRECT, Some(VERIFIER))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
+}
 
-    let code = pkce_code(&app, &a, &person, "openid").await;
+async fn a_code_is_bound_to_its_redirect_uri(backend: Backend) {
+    let (_app, rp, code) = a_confidential_clients_code(backend).await;
+    let other = "https://portal.example/other";
     assert_oauth_error(
-        redeem(
-            &app,
-            Cred::Post(&a),
-            &code,
-            "https://portal.example/other",
-            Some(VERIFIER),
-        )
-        .await,
+        rp.redeem(ClientAuth::Post, &code, other, Some(VERIFIER))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
     .await;
+}
 
-    let code = pkce_code(&app, &a, &person, "openid").await;
+async fn a_code_is_bound_to_its_client(backend: Backend) {
+    let (app, _rp, code) = a_confidential_clients_code(backend).await;
+    let other = app.client(AuthMethod::ClientSecretPost, CODE).await;
     assert_oauth_error(
-        redeem(&app, Cred::Post(&b), &code, REDIRECT, Some(VERIFIER)).await,
+        other
+            .redeem(ClientAuth::Post, &code, REDIRECT, Some(VERIFIER))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
@@ -430,124 +296,62 @@ async fn codes_expire_and_are_bound_to_redirect_uri_and_client(backend: Backend)
 }
 
 // 7. Unknown scope values are ignored (never granted); openid is required.
-async fn unknown_scopes_are_ignored_and_openid_is_required(backend: Backend) {
+async fn unknown_scopes_are_ignored(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretPost, CODE_GRANTS).await;
-
-    let code = pkce_code(&app, &rp, &person, "openid email foo:bar").await;
-    let (status, tokens) =
-        json_of(redeem(&app, Cred::Post(&rp), &code, REDIRECT, Some(VERIFIER)).await).await;
+    let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
+    let code = rp
+        .code(&app.browser(), &person, "openid email foo:bar")
+        .await;
+    let (status, tokens) = json_of(
+        rp.redeem(ClientAuth::Post, &code, REDIRECT, Some(VERIFIER))
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(tokens["scope"], "openid email");
-    let access = decode_segment(tokens["access_token"].as_str().unwrap(), 1);
+    let access = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
     assert_eq!(access["scope"], "openid email");
+}
 
-    let challenge = s256(VERIFIER);
+async fn a_request_without_openid_is_invalid_scope(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
     let response = app
-        .get_absolute(&authorize_url(
-            &app,
-            &rp,
-            "email profile",
-            &[
-                ("code_challenge", &challenge),
-                ("code_challenge_method", "S256"),
-            ],
-        ))
+        .browser()
+        .get(&rp.pkce_authorize_url("email profile", &[]))
         .await;
-    assert_error_redirect(&app, &response, "invalid_scope", "st-1");
+    assert_error_redirect(&app, &response, "invalid_scope", Some("st-1"));
 }
 
-/// /authorize → /login → the code page, in `browser`; returns the code page.
-async fn to_code_page(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    rp: &TestClient,
-    person: &Person,
-) -> String {
-    let challenge = s256(VERIFIER);
-    let url = authorize_url(
-        app,
-        rp,
-        "openid",
-        &[
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    );
-    let response = browser.get(&url).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let login = location(&response);
-    assert!(login.starts_with("/login"), "{login}");
-    let page = browser
-        .get(format!("{}{login}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = browser
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("email", person.email.as_str()),
-            ("password", STRONG),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/login/otp");
-    browser
-        .get(format!("{}/login/otp", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn submit_code(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    page: &str,
-    code: &str,
-) -> reqwest::Response {
-    browser
-        .post(format!("{}/login/otp", app.address))
-        .form(&[
-            ("csrf_token", csrf_token(page).as_str()),
-            ("otp_code", code),
-        ])
-        .send()
-        .await
-        .unwrap()
+/// /authorize → /login → the password step, in `browser`: the code page is next.
+async fn to_code_page(browser: &Browser, rp: &RelyingParty, person: &Person) {
+    let url = rp.pkce_authorize_url("openid", &[]);
+    let answered = browser.authorize_to_code_step(&url, person).await;
+    assert_eq!(answered, None, "no session yet");
 }
 
 // 8. A one-time code is accepted once.
 async fn a_one_time_code_cannot_be_replayed(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, CODE_GRANTS).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
 
-    let first = browser();
-    let page = to_code_page(&app, &first, &rp, &person).await;
-    app.clock.advance(30);
-    let code = person.secret.code_at(step_at(app.clock.now()));
-    let response = submit_code(&app, &first, &page, &code).await;
+    let first = app.browser();
+    to_code_page(&first, &rp, &person).await;
+    let code = person.fresh_code(&app.clock);
+    let response = first.log_in_code(&code).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(location(&response).starts_with(REDIRECT));
 
     // Someone who saw the code uses it again, with the right password, in another browser.
-    let second = browser();
-    let page = to_code_page(&app, &second, &rp, &person).await;
-    let response = submit_code(&app, &second, &page, &code).await;
+    let second = app.browser();
+    to_code_page(&second, &rp, &person).await;
+    let response = second.log_in_code(&code).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.headers().get("location").is_none());
     let html = response.text().await.unwrap();
-    let alert = text_of(&html, "[role=alert]").join(" ");
+    let alert = alert(&html);
     assert!(alert.contains("Ongeldige authenticatiecode"), "{alert}");
     assert_eq!(
         attr(&html, "#otp_code", "aria-invalid").as_deref(),
@@ -556,22 +360,10 @@ async fn a_one_time_code_cannot_be_replayed(backend: Backend) {
     assert!(control_labelled(&html, "Authenticatiecode").is_some());
 
     // The second browser is not logged in.
-    let challenge = s256(VERIFIER);
     let response = second
-        .get(authorize_url(
-            &app,
-            &rp,
-            "openid",
-            &[
-                ("code_challenge", &challenge),
-                ("code_challenge_method", "S256"),
-                ("prompt", "none"),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_error_redirect(&app, &response, "login_required", "st-1");
+        .get(&rp.pkce_authorize_url("openid", &[("prompt", "none")]))
+        .await;
+    assert_error_redirect(&app, &response, "login_required", Some("st-1"));
 }
 
 struct LoginAttempt {
@@ -582,32 +374,12 @@ struct LoginAttempt {
 }
 
 async fn failed_login(app: &TestApp, email: &str, password: &str) -> LoginAttempt {
-    let browser = browser();
-    let page = browser
-        .get(format!("{}/login", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = browser
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("email", email),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = app.browser().log_in_password(email, password).await;
     let status = response.status();
     let cookie_name = format!("{}=", app.state.settings.session.cookie_name);
-    let session_cookie = response
-        .headers()
-        .get_all("set-cookie")
+    let session_cookie = set_cookies(&response)
         .iter()
-        .any(|c| c.to_str().unwrap().starts_with(&cookie_name));
+        .any(|c| c.starts_with(&cookie_name));
     let html = response.text().await.unwrap();
     let alert = text_of(&html, "[role=alert]");
     let normalised = html
@@ -654,36 +426,34 @@ async fn a_wrong_password_and_an_unknown_address_look_the_same(backend: Backend)
 }
 
 // 10. prompt=none and max_age.
-async fn prompt_none_and_max_age(backend: Backend) {
+/// A browser logged in (through a PKCE code flow) for a confidential client.
+async fn logged_in_browser(backend: Backend) -> (TestApp, RelyingParty, Browser) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretBasic, CODE_GRANTS).await;
-    let challenge = s256(VERIFIER);
-    let url = |extra: &[(&str, &str)]| {
-        let mut params = vec![
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ];
-        params.extend_from_slice(extra);
-        authorize_url(&app, &rp, "openid", &params)
-    };
-
-    let browser = browser();
-    let response = browser
-        .get(url(&[("prompt", "none")]))
-        .send()
-        .await
-        .unwrap();
-    assert_error_redirect(&app, &response, "login_required", "st-1");
-
-    let callback = log_in(&app, &browser, &url(&[]), &person).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let browser = app.browser();
+    let callback = browser
+        .authorize(&rp.pkce_authorize_url("openid", &[]), &person)
+        .await;
     assert!(callback.starts_with(REDIRECT));
+    (app, rp, browser)
+}
 
+async fn prompt_none_without_a_session_is_login_required(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretBasic, CODE).await;
+    let response = app
+        .browser()
+        .get(&rp.pkce_authorize_url("openid", &[("prompt", "none")]))
+        .await;
+    assert_error_redirect(&app, &response, "login_required", Some("st-1"));
+}
+
+async fn prompt_none_with_a_session_answers_with_a_code(backend: Backend) {
+    let (app, rp, browser) = logged_in_browser(backend).await;
     let response = browser
-        .get(url(&[("prompt", "none")]))
-        .send()
-        .await
-        .unwrap();
+        .get(&rp.pkce_authorize_url("openid", &[("prompt", "none")]))
+        .await;
     assert_eq!(response.status(), StatusCode::FOUND, "a redirect, no page");
     let callback = location(&response);
     assert!(callback.starts_with(&format!("{REDIRECT}?")), "{callback}");
@@ -694,297 +464,275 @@ async fn prompt_none_and_max_age(backend: Backend) {
         query_param(&callback, "iss").as_deref(),
         Some(app.address.as_str())
     );
+}
 
-    // max_age=0 asks for a fresh login (OIDC Core §3.1.2.1: equivalent to prompt=login).
-    let response = browser.get(url(&[("max_age", "0")])).send().await.unwrap();
+/// OIDC Core §3.1.2.1: max_age=0 is equivalent to prompt=login.
+async fn max_age_0_asks_for_a_fresh_login(backend: Backend) {
+    let (_app, rp, browser) = logged_in_browser(backend).await;
+    let response = browser
+        .get(&rp.pkce_authorize_url("openid", &[("max_age", "0")]))
+        .await;
     assert!(
         location(&response).starts_with("/login"),
         "max_age=0 → {}",
         location(&response)
     );
+}
 
-    // A login that is older than max_age must be repeated.
+async fn a_login_within_max_age_is_accepted(backend: Backend) {
+    let (app, rp, browser) = logged_in_browser(backend).await;
     app.clock.advance(120);
     let response = browser
-        .get(url(&[("max_age", "3600")]))
-        .send()
-        .await
-        .unwrap();
+        .get(&rp.pkce_authorize_url("openid", &[("max_age", "3600")]))
+        .await;
     assert!(location(&response).starts_with(REDIRECT), "recent enough");
-    let response = browser.get(url(&[("max_age", "60")])).send().await.unwrap();
+}
+
+async fn a_login_older_than_max_age_must_be_repeated(backend: Backend) {
+    let (app, rp, browser) = logged_in_browser(backend).await;
+    app.clock.advance(120);
+    let response = browser
+        .get(&rp.pkce_authorize_url("openid", &[("max_age", "60")]))
+        .await;
     let next = location(&response);
     assert!(
         next.starts_with("/login"),
         "max_age=60 after 120 s → {next}"
     );
     assert!(!next.starts_with(REDIRECT));
+}
+
+async fn prompt_none_with_a_login_older_than_max_age_is_login_required(backend: Backend) {
+    let (app, rp, browser) = logged_in_browser(backend).await;
+    app.clock.advance(120);
     let response = browser
-        .get(url(&[("max_age", "60"), ("prompt", "none")]))
-        .send()
-        .await
-        .unwrap();
-    assert_error_redirect(&app, &response, "login_required", "st-1");
+        .get(&rp.pkce_authorize_url("openid", &[("max_age", "60"), ("prompt", "none")]))
+        .await;
+    assert_error_redirect(&app, &response, "login_required", Some("st-1"));
 }
 
 // 11. client_credentials, for confidential service clients only; other grants refused.
-async fn client_credentials_only_for_confidential_clients_with_the_grant(backend: Backend) {
+const CLIENT_CREDENTIALS: &[(&str, &str)] = &[("grant_type", "client_credentials")];
+
+async fn a_confidential_service_client_gets_an_access_token_for_itself(backend: Backend) {
     let app = spawn_app(backend).await;
-    let service = create_client(&app, AuthMethod::ClientSecretBasic, &["client_credentials"]).await;
-    let (status, tokens) = json_of(
-        post_protocol(
-            &app,
-            "/token",
-            Cred::Basic(&service),
-            &[("grant_type", "client_credentials")],
-        )
-        .await,
-    )
-    .await;
+    let service = app
+        .client(AuthMethod::ClientSecretBasic, &["client_credentials"])
+        .await;
+    let (status, tokens) = json_of(service.post("/token", CLIENT_CREDENTIALS).await).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert!(tokens["access_token"].is_string());
     assert_eq!(tokens["token_type"], "Bearer");
     assert!(tokens.get("id_token").is_none(), "{tokens}");
     assert!(tokens.get("refresh_token").is_none(), "{tokens}");
-    let claims = decode_segment(tokens["access_token"].as_str().unwrap(), 1);
+    let claims = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
     assert_eq!(claims["sub"], service.id.as_str());
     assert_eq!(claims["client_id"], service.id.as_str());
+}
 
-    // A public client (stored directly: registration refuses this combination).
-    let public = create_client(
-        &app,
-        AuthMethod::None,
-        &["authorization_code", "client_credentials"],
-    )
-    .await;
-    assert_oauth_error(
-        post_protocol(
-            &app,
-            "/token",
-            Cred::Public(&public),
-            &[("grant_type", "client_credentials")],
+/// Stored directly: registration refuses this combination.
+async fn a_public_client_cannot_use_client_credentials(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let public = app
+        .client(
+            AuthMethod::None,
+            &["authorization_code", "client_credentials"],
         )
-        .await,
+        .await;
+    assert_oauth_error(
+        public.post("/token", CLIENT_CREDENTIALS).await,
         StatusCode::BAD_REQUEST,
         "unauthorized_client",
     )
     .await;
+}
 
-    let web_app = create_client(&app, AuthMethod::ClientSecretBasic, ALL_USER_GRANTS).await;
+async fn a_client_without_the_grant_cannot_use_client_credentials(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let web_app = app
+        .client(AuthMethod::ClientSecretBasic, CODE_AND_REFRESH)
+        .await;
     assert_oauth_error(
-        post_protocol(
-            &app,
-            "/token",
-            Cred::Basic(&web_app),
-            &[("grant_type", "client_credentials")],
-        )
-        .await,
+        web_app.post("/token", CLIENT_CREDENTIALS).await,
         StatusCode::BAD_REQUEST,
         "unauthorized_client",
     )
     .await;
+}
 
+async fn the_password_grant_is_unsupported(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let service = app
+        .client(AuthMethod::ClientSecretBasic, &["client_credentials"])
+        .await;
+    let password_grant = [
+        ("grant_type", "password"),
+        ("username", "marco@ek88.nl"),
+        ("password", STRONG),
+    ];
     assert_oauth_error(
-        post_protocol(
-            &app,
-            "/token",
-            Cred::Basic(&service),
-            &[
-                ("grant_type", "password"),
-                ("username", "marco@ek88.nl"),
-                ("password", STRONG),
-            ],
-        )
-        .await,
+        service.post("/token", &password_grant).await,
         StatusCode::BAD_REQUEST,
         "unsupported_grant_type",
     )
     .await;
 }
 
-async fn introspect(app: &TestApp, cred: Cred<'_>, token: &str) -> Value {
-    let (status, json) =
-        json_of(post_protocol(app, "/introspect", cred, &[("token", token)]).await).await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    json
+// 12. Introspection (RFC 7662) and revocation (RFC 7009).
+/// A client (client_secret_post) holding an access and a refresh token for Marco.
+async fn a_client_with_tokens(backend: Backend) -> (TestApp, RelyingParty, Value) {
+    let app = spawn_app(backend).await;
+    let SignedIn { rp, tokens, .. } = app.signed_in().await;
+    (app, rp, tokens)
 }
 
-// 12. Introspection (RFC 7662) and revocation (RFC 7009).
-async fn introspection_and_revocation(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretPost, ALL_USER_GRANTS).await;
-    let tokens = tokens_in(
-        &app,
-        &browser(),
-        &rp,
-        &person,
-        "openid email offline_access",
-    )
-    .await;
-    let access = tokens["access_token"].as_str().unwrap();
-    let refresh = tokens["refresh_token"].as_str().unwrap();
-    let sub = decode_segment(tokens["id_token"].as_str().unwrap(), 1)["sub"].clone();
+fn subject(tokens: &Value) -> Value {
+    jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].clone()
+}
 
-    let answer = introspect(&app, Cred::Post(&rp), access).await;
+async fn introspection_describes_a_live_access_token(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let answer = rp
+        .introspect(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(answer["active"], true, "{answer}");
-    assert_eq!(answer["sub"], sub);
+    assert_eq!(answer["sub"], subject(&tokens));
     assert_eq!(answer["client_id"], rp.id.as_str());
     assert_eq!(answer["scope"], "openid email offline_access");
+}
 
-    // Unauthenticated, or with a wrong secret: 401.
-    let response = post_protocol(&app, "/introspect", Cred::Nothing, &[("token", access)]).await;
+async fn introspection_without_client_authentication_is_invalid_client(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let response = rp
+        .post_as(ClientAuth::Nothing, "/introspect", &[("token", access)])
+        .await;
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
-    let wrong = TestClient {
-        id: rp.id.clone(),
-        secret: Some("wrong".into()),
-    };
-    let response = post_protocol(
-        &app,
-        "/introspect",
-        Cred::Post(&wrong),
-        &[("token", access)],
-    )
-    .await;
-    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
 
-    let garbage = introspect(&app, Cred::Post(&rp), "not-a-token-at-all").await;
+async fn introspection_with_a_wrong_secret_is_invalid_client(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let wrong = rp.posing_as(&rp.id, Some("wrong"));
+    let response = wrong.post("/introspect", &[("token", access)]).await;
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
+
+async fn introspection_of_something_that_is_no_token_says_inactive(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
+    let garbage = rp.introspect("not-a-token-at-all").await;
     assert_eq!(garbage, serde_json::json!({ "active": false }));
+}
 
-    // Revoking the access token.
-    let response = post_protocol(&app, "/revoke", Cred::Post(&rp), &[("token", access)]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let answer = introspect(&app, Cred::Post(&rp), access).await;
+async fn a_revoked_access_token_is_inactive_and_refused_at_userinfo(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(rp.revoke(&[("token", access)]).await, StatusCode::OK);
+    let answer = rp.introspect(access).await;
     assert_eq!(answer, serde_json::json!({ "active": false }));
-    let userinfo = http()
-        .get(format!("{}/userinfo", app.address))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(rp.userinfo(access).await.status(), StatusCode::UNAUTHORIZED);
+}
 
-    // The refresh token.
-    let answer = introspect(&app, Cred::Post(&rp), refresh).await;
+async fn introspection_describes_a_live_refresh_token(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let answer = rp
+        .introspect(tokens["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(answer["active"], true, "{answer}");
     assert_eq!(answer["client_id"], rp.id.as_str());
-    assert_eq!(answer["sub"], sub);
-    let response = post_protocol(
-        &app,
-        "/revoke",
-        Cred::Post(&rp),
-        &[("token", refresh), ("token_type_hint", "refresh_token")],
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_oauth_error(
-        post_protocol(
-            &app,
-            "/token",
-            Cred::Post(&rp),
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
-    let answer = introspect(&app, Cred::Post(&rp), refresh).await;
+    assert_eq!(answer["sub"], subject(&tokens));
+}
+
+async fn a_revoked_refresh_token_is_refused_and_inactive(backend: Backend) {
+    let (_app, rp, tokens) = a_client_with_tokens(backend).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let hint = ("token_type_hint", "refresh_token");
+    assert_eq!(rp.revoke(&[("token", refresh), hint]).await, StatusCode::OK);
+    assert_invalid_grant(rp.refresh(&tokens).await);
+    let answer = rp.introspect(refresh).await;
     assert_eq!(answer, serde_json::json!({ "active": false }));
-}
-
-fn logout_url(app: &TestApp, params: &[(&str, &str)]) -> String {
-    let mut url = url::Url::parse(&format!("{}/logout", app.address)).unwrap();
-    for (k, v) in params {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    url.to_string()
-}
-
-async fn prompt_none(app: &TestApp, browser: &reqwest::Client, rp: &TestClient) -> String {
-    let challenge = s256(VERIFIER);
-    let response = browser
-        .get(authorize_url(
-            app,
-            rp,
-            "openid",
-            &[
-                ("code_challenge", &challenge),
-                ("code_challenge_method", "S256"),
-                ("prompt", "none"),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    location(&response)
 }
 
 // 13. RP-initiated logout.
-async fn rp_initiated_logout(backend: Backend) {
+/// A browser logged in for a client (client_secret_post), and the ID token it got.
+async fn a_browser_with_an_id_token(backend: Backend) -> (TestApp, RelyingParty, Browser, String) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
-    let rp = create_client(&app, AuthMethod::ClientSecretPost, CODE_GRANTS).await;
-
-    // A bare link, without a hint: the person confirms first; the session lives on.
-    let browser = browser();
-    let tokens = tokens_in(&app, &browser, &rp, &person, "openid").await;
+    let rp = app.client(AuthMethod::ClientSecretPost, CODE).await;
+    let browser = app.browser();
+    let tokens = rp.sign_in(&browser, &person, "openid").await;
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
-    let response = browser.get(logout_url(&app, &[])).send().await.unwrap();
+    (app, rp, browser, id_token)
+}
+
+/// A bare link, without a hint: the person confirms first; the session lives on.
+async fn a_logout_link_without_a_hint_asks_for_confirmation(backend: Backend) {
+    let (app, rp, browser, _) = a_browser_with_an_id_token(backend).await;
+    let response = browser.get(&app.url("/logout", &[])).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     let action = attr(&html, "form", "action");
     assert_eq!(action.as_deref(), Some("/logout"), "a confirmation form");
     assert!(attr(&html, "form input[name=csrf_token]", "value").is_some());
-    let callback = prompt_none(&app, &browser, &rp).await;
+    let callback = browser.authorize_silently(&rp).await;
     assert!(
         query_param(&callback, "code").is_some(),
         "still logged in: {callback}"
     );
+}
 
-    // An unregistered post_logout_redirect_uri: a page, no redirect, and no logout.
+/// A page, no redirect, and no logout.
+async fn an_unregistered_post_logout_redirect_uri_gets_a_page(backend: Backend) {
+    let (app, rp, browser, id_token) = a_browser_with_an_id_token(backend).await;
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[
                 ("id_token_hint", &id_token),
                 ("post_logout_redirect_uri", "https://evil.example/bye"),
                 ("state", "xyz"),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_error_page(response, "unregistered post_logout_redirect_uri").await;
+    let callback = browser.authorize_silently(&rp).await;
+    assert!(
+        query_param(&callback, "code").is_some(),
+        "still logged in: {callback}"
+    );
+}
+
+async fn a_post_logout_redirect_uri_with_a_query_gets_a_page(backend: Backend) {
+    let (app, _rp, browser, id_token) = a_browser_with_an_id_token(backend).await;
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[
                 ("id_token_hint", &id_token),
                 ("post_logout_redirect_uri", "https://portal.example/bye?x=1"),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_error_page(response, "post_logout_redirect_uri with a query").await;
+}
 
-    // With the hint: logged out at once, back to the client with state.
+/// With the hint: logged out at once, back to the client with state.
+async fn a_logout_with_the_hint_ends_the_session_and_returns_to_the_client(backend: Backend) {
+    let (app, rp, browser, id_token) = a_browser_with_an_id_token(backend).await;
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[
                 ("id_token_hint", &id_token),
                 ("post_logout_redirect_uri", BYE),
                 ("state", "xyz"),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert!(response.status().is_redirection(), "{}", response.status());
     assert_eq!(location(&response), format!("{BYE}?state=xyz"));
-    let callback = prompt_none(&app, &browser, &rp).await;
+    let callback = browser.authorize_silently(&rp).await;
     assert_eq!(
         query_param(&callback, "error").as_deref(),
         Some("login_required"),
@@ -997,102 +745,6 @@ async fn rp_initiated_logout(backend: Backend) {
     );
 }
 
-/// One POST received by the back-channel logout receiver.
-#[derive(Debug)]
-pub struct Received {
-    pub request_line: String,
-    pub head: String,
-    pub body: String,
-}
-
-/// A tiny HTTP/1.1 server on loopback: reads each request, answers 200, passes it on.
-pub async fn backchannel_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
-    backchannel_receiver_on(0).await
-}
-
-async fn backchannel_receiver_on(
-    port: u16,
-) -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    let url = format!("http://{}/bc", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut buffer = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())
-                            .flatten()
-                    })
-                    .unwrap_or(0);
-                while buffer.len() < head_end + length {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                }
-                let end = buffer.len().min(head_end + length);
-                let body = String::from_utf8_lossy(&buffer[head_end..end]).into_owned();
-                let _ = stream
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    .await;
-                let _ = stream.shutdown().await;
-                let _ = tx.send(Received {
-                    request_line: head.lines().next().unwrap_or_default().to_owned(),
-                    head,
-                    body,
-                });
-            });
-        }
-    });
-    (url, rx)
-}
-
-/// A client that registered a back-channel logout URI.
-pub async fn backchannel_client(app: &TestApp, uri: String) -> TestClient {
-    let new = NewClient {
-        name: "Werkgeverportaal".into(),
-        redirect_uris: vec![RedirectUri::parse(REDIRECT, false).unwrap()],
-        post_logout_redirect_uris: vec![RedirectUri::parse(BYE, false).unwrap()],
-        backchannel_logout_uri: Some(uri),
-        grant_types: vec!["authorization_code".into()],
-        auth_method: AuthMethod::ClientSecretPost,
-        scope: vec![],
-        first_party: true,
-        application_type: Default::default(),
-        display: Default::default(),
-    };
-    let now = app.state.now();
-    let registered = app
-        .state
-        .db
-        .run(move |c| idp::oidc::client::register(c, new, now))
-        .await
-        .unwrap();
-    TestClient {
-        id: registered.client.client_id,
-        secret: registered.secret.map(|s| s.expose().to_owned()),
-    }
-}
-
 // 14b. A relying party that is down when the session ends still gets its notice later.
 async fn a_back_channel_notice_waits_for_a_relying_party_that_is_down(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -1101,39 +753,26 @@ async fn a_back_channel_notice_waits_for_a_relying_party_that_is_down(backend: B
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
     };
-    let rp = backchannel_client(&app, format!("http://127.0.0.1:{port}/bc")).await;
-    let browser = browser();
-    let tokens = tokens_in(&app, &browser, &rp, &person, "openid").await;
+    let rp = app
+        .backchannel_client(format!("http://127.0.0.1:{port}/bc"))
+        .await;
+    let browser = app.browser();
+    let tokens = rp.sign_in(&browser, &person, "openid").await;
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[
                 ("id_token_hint", &id_token),
                 ("post_logout_redirect_uri", BYE),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert!(location(&response).starts_with(BYE));
 
     // The first delivery fails; the notice stays queued.
-    let mut notice = None;
-    for _ in 0..100 {
-        let list = app
-            .state
-            .db
-            .run(idp::storage::logout_notices::list)
-            .await
-            .unwrap();
-        if let Some(n) = list.into_iter().find(|n| n.attempts > 0) {
-            notice = Some(n);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let notice = notice.expect("a failed first attempt");
+    let notices = notices_once(&app, |notices| notices.iter().any(|n| n.attempts > 0)).await;
+    let notice = notices.into_iter().find(|n| n.attempts > 0).unwrap();
     assert!(notice.delivered_at.is_none() && notice.last_error.is_some());
 
     // The relying party comes up; at the next retry the notice arrives, once.
@@ -1145,24 +784,15 @@ async fn a_back_channel_notice_waits_for_a_relying_party_that_is_down(backend: B
         .expect("delivered after the relying party came back")
         .unwrap();
     assert!(delivery.body.starts_with("logout_token="));
-    let mut delivered = false;
-    for _ in 0..40 {
-        let id = notice.id.clone();
-        let stored = app
-            .state
-            .db
-            .run(move |c| idp::storage::logout_notices::find(c, &id))
-            .await
-            .unwrap()
-            .unwrap();
-        if stored.delivered_at.is_some() {
-            delivered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(delivered, "marked delivered");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let delivered = |notices: &[LogoutNotice]| {
+        notices
+            .iter()
+            .any(|n| n.id == notice.id && n.delivered_at.is_some())
+    };
+    notices_once(&app, delivered).await;
+    // Delivered, it is due no more: a worker of our own finds nothing left to send.
+    let worker = idp::oidc::backchannel::worker(&app.state).unwrap();
+    assert_eq!(worker.drain().await.unwrap(), 0, "nothing is due");
     assert!(received.try_recv().is_err(), "delivered once");
 }
 
@@ -1171,24 +801,22 @@ async fn back_channel_logout_token(backend: Backend) {
     let app = spawn_app(backend).await;
     let person = onboarded_person(&app).await;
     let (receiver_url, mut received) = backchannel_receiver().await;
-    let rp = backchannel_client(&app, receiver_url).await;
+    let rp = app.backchannel_client(receiver_url).await;
 
-    let browser = browser();
-    let tokens = tokens_in(&app, &browser, &rp, &person, "openid").await;
+    let browser = app.browser();
+    let tokens = rp.sign_in(&browser, &person, "openid").await;
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
-    let id_claims = decode_segment(&id_token, 1);
+    let id_claims = jwt_part(&id_token, 1);
     let response = browser
-        .get(logout_url(
-            &app,
+        .get(&app.url(
+            "/logout",
             &[
                 ("id_token_hint", &id_token),
                 ("post_logout_redirect_uri", BYE),
                 ("state", "xyz"),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(location(&response), format!("{BYE}?state=xyz"));
 
     let delivery = tokio::time::timeout(Duration::from_secs(5), received.recv())
@@ -1219,14 +847,7 @@ async fn back_channel_logout_token(backend: Backend) {
     let kid = header.kid.expect("a kid");
 
     // Verified with the published JWKS, as a relying party would.
-    let jwks: jsonwebtoken::jwk::JwkSet = http()
-        .get(format!("{}/jwks", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = app.browser().get("/jwks").await.json().await.unwrap();
     let jwk = jwks.find(&kid).expect("the signing key is published");
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
@@ -1261,24 +882,21 @@ async fn back_channel_logout_token(backend: Backend) {
 }
 
 // 15. Discovery and the JWKS.
-async fn discovery_and_jwks(backend: Backend) {
-    // Registration is advertised only when it is enabled.
+async fn registration_is_not_advertised_when_it_is_off(backend: Backend) {
     let closed = spawn_app(backend).await;
     let metadata: Value = closed
+        .browser()
         .get("/.well-known/openid-configuration")
         .await
         .json()
         .await
         .unwrap();
     assert!(metadata.get("registration_endpoint").is_none());
-    drop(closed);
+}
 
-    let options = Options {
-        initial_access_token: Some("iat-discovery".into()),
-        ..Options::default()
-    };
-    let app = spawn_app_with(backend, options).await;
-    let response = app.get("/.well-known/openid-configuration").await;
+async fn discovery_names_every_endpoint_and_what_is_supported(backend: Backend) {
+    let app = spawn_app_with(backend, with_registration()).await;
+    let response = app.browser().get("/.well-known/openid-configuration").await;
     assert_eq!(response.status(), StatusCode::OK);
     let metadata: Value = response.json().await.unwrap();
     assert_eq!(metadata["issuer"], app.address.as_str());
@@ -1317,8 +935,11 @@ async fn discovery_and_jwks(backend: Backend) {
             .contains(&serde_json::json!("RS256"))
     );
     assert_eq!(metadata["backchannel_logout_supported"], true);
+}
 
-    let jwks: Value = app.get("/jwks").await.json().await.unwrap();
+async fn the_jwks_publishes_public_rsa_signing_keys(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let jwks: Value = app.browser().get("/jwks").await.json().await.unwrap();
     let keys = jwks["keys"].as_array().expect("keys");
     let rsa: Vec<&Value> = keys.iter().filter(|k| k["kty"] == "RSA").collect();
     assert!(!rsa.is_empty(), "{jwks}");
@@ -1331,28 +952,53 @@ async fn discovery_and_jwks(backend: Backend) {
     }
 }
 
-impl TestApp {
-    /// GET an absolute URL with the app's browser.
-    async fn get_absolute(&self, url: &str) -> reqwest::Response {
-        self.client.get(url).send().await.unwrap()
-    }
-}
-
 both_backends!(
-    a_back_channel_notice_waits_for_a_relying_party_that_is_down,
-    unknown_clients_and_unregistered_redirect_uris_get_a_page,
+    an_unknown_client_gets_a_page,
+    an_unregistered_redirect_uri_gets_a_page,
+    a_request_without_a_redirect_uri_gets_a_page,
     implicit_and_hybrid_response_types_are_refused,
-    public_clients_must_use_pkce_with_s256,
-    the_code_verifier_must_match_the_challenge,
-    client_authentication_failures_are_invalid_client,
-    codes_expire_and_are_bound_to_redirect_uri_and_client,
-    unknown_scopes_are_ignored_and_openid_is_required,
+    a_public_client_without_pkce_is_refused,
+    the_plain_pkce_method_is_refused,
+    a_public_client_with_s256_goes_on_to_the_login,
+    a_wrong_code_verifier_is_invalid_grant,
+    a_missing_code_verifier_is_invalid_grant,
+    the_right_code_verifier_gets_the_tokens,
+    a_wrong_secret_over_basic_is_invalid_client_with_a_challenge,
+    a_basic_clients_secret_in_the_body_is_invalid_client,
+    an_unknown_client_over_basic_is_invalid_client_with_a_challenge,
+    a_confidential_client_cannot_pass_itself_off_as_public,
+    with_the_right_secret_the_client_gets_as_far_as_the_code,
+    a_code_expires_after_60_seconds,
+    a_code_is_bound_to_its_redirect_uri,
+    a_code_is_bound_to_its_client,
+    unknown_scopes_are_ignored,
+    a_request_without_openid_is_invalid_scope,
     a_one_time_code_cannot_be_replayed,
     a_wrong_password_and_an_unknown_address_look_the_same,
-    prompt_none_and_max_age,
-    client_credentials_only_for_confidential_clients_with_the_grant,
-    introspection_and_revocation,
-    rp_initiated_logout,
+    prompt_none_without_a_session_is_login_required,
+    prompt_none_with_a_session_answers_with_a_code,
+    max_age_0_asks_for_a_fresh_login,
+    a_login_within_max_age_is_accepted,
+    a_login_older_than_max_age_must_be_repeated,
+    prompt_none_with_a_login_older_than_max_age_is_login_required,
+    a_confidential_service_client_gets_an_access_token_for_itself,
+    a_public_client_cannot_use_client_credentials,
+    a_client_without_the_grant_cannot_use_client_credentials,
+    the_password_grant_is_unsupported,
+    introspection_describes_a_live_access_token,
+    introspection_without_client_authentication_is_invalid_client,
+    introspection_with_a_wrong_secret_is_invalid_client,
+    introspection_of_something_that_is_no_token_says_inactive,
+    a_revoked_access_token_is_inactive_and_refused_at_userinfo,
+    introspection_describes_a_live_refresh_token,
+    a_revoked_refresh_token_is_refused_and_inactive,
+    a_logout_link_without_a_hint_asks_for_confirmation,
+    an_unregistered_post_logout_redirect_uri_gets_a_page,
+    a_post_logout_redirect_uri_with_a_query_gets_a_page,
+    a_logout_with_the_hint_ends_the_session_and_returns_to_the_client,
+    a_back_channel_notice_waits_for_a_relying_party_that_is_down,
     back_channel_logout_token,
-    discovery_and_jwks,
+    registration_is_not_advertised_when_it_is_off,
+    discovery_names_every_endpoint_and_what_is_supported,
+    the_jwks_publishes_public_rsa_signing_keys,
 );

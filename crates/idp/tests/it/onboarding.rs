@@ -2,107 +2,25 @@
 //! with every rejection.
 
 use idp::clock::Clock;
-use idp::domain::totp::{TotpSecret, step_at};
-use idp::domain::{Email, Language, PersonName, Role};
-use idp::journeys::invitation::{InviteCommand, Inviter, invite};
+use idp::domain::Language;
+use idp::domain::totp::step_at;
 use reqwest::StatusCode;
 
 use crate::both_backends;
+use crate::driver::*;
 use crate::helpers::*;
 
-pub const STRONG: &str = "Zeer-Sterk-Wachtw00rd-Tulp";
-
-pub async fn invite_marco(app: &TestApp, language: Language) -> (String, ReceivedMail) {
-    let org = app.create_organisation("EK88").await;
-    invite_to(app, &org, "marco@ek88.nl", Some("van Basten"), language).await
-}
-
-pub async fn invite_to(
-    app: &TestApp,
-    organisation_id: &str,
-    email: &str,
-    last_name: Option<&str>,
-    language: Language,
-) -> (String, ReceivedMail) {
-    let before = app.smtp.mails_to(email).len();
-    invite(
-        &app.state,
-        InviteCommand {
-            inviter: Inviter::HccStaff { user_id: None },
-            organisation_id: Some(organisation_id.to_owned()),
-            email: Email::parse(email).unwrap(),
-            first_name: None,
-            last_name: last_name.map(|n| PersonName::parse(n).unwrap()),
-            role: Role::Member,
-            language,
-        },
-    )
-    .await
-    .unwrap();
-    let mail = app.smtp.wait_for(email, before + 1).await.pop().unwrap();
-    (app.local(&mail.link()), mail)
-}
-
-pub async fn register(app: &TestApp, link: &str, password: &str) -> reqwest::Response {
-    register_in(&app.client, link, password).await
-}
-
-/// Opens the invitation link in `browser` and registers as Marco van Basten.
-pub async fn register_in(
-    browser: &reqwest::Client,
-    link: &str,
-    password: &str,
-) -> reqwest::Response {
-    let page = browser
-        .get(link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    browser
-        .post(link)
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("password", password),
-            ("password_confirm", password),
-            ("first_name", "Marco"),
-            ("last_name", "van Basten"),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The TOTP secret behind the set-up page's "Scannen mislukt?" key.
-pub fn secret_from_page(html: &str) -> TotpSecret {
-    let key = text_of(html, "#otp-key").pop().unwrap().replace(' ', "");
-    TotpSecret::from_bytes(data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap())
-}
-
 async fn user_status(app: &TestApp, email: &str) -> String {
-    let email = Email::parse(email).unwrap();
-    app.state
-        .db
-        .run(move |c| idp::storage::users::find_by_email(c, &email))
-        .await
-        .unwrap()
-        .unwrap()
-        .status
-        .as_str()
-        .to_owned()
+    app.admin().user(email).await.status.as_str().to_owned()
 }
 
-async fn audit_events(app: &TestApp) -> Vec<(String, String)> {
-    app.state
-        .db
-        .run(|c| idp::storage::audit::list(c, None, 0))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.event, e.outcome))
-        .collect()
+/// Marco's invitation link, opened in a browser of his (which now holds a CSRF cookie).
+async fn an_opened_invitation(backend: Backend) -> (TestApp, Browser, String) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
+    let browser = app.browser();
+    browser.get(&link).await;
+    (app, browser, link)
 }
 
 async fn invitation_mail_as_the_manual_shows_it(backend: Backend) {
@@ -144,8 +62,8 @@ async fn invitation_mail_as_the_manual_shows_it(backend: Backend) {
     );
 
     // English, and no last name known: a general salutation, never an empty placeholder.
-    let org = app.create_organisation("Acme BV").await;
-    let (_, mail) = invite_to(&app, &org, "jane@acme.example", None, Language::En).await;
+    let org = app.admin().create_organisation("Acme BV").await;
+    let (_, mail) = invite(&app, &org, "jane@acme.example", None, Language::En).await;
     assert_eq!(
         mail.header("Subject").unwrap(),
         "Important: create your account for the employer portal of Acme BV"
@@ -157,7 +75,8 @@ async fn invitation_mail_as_the_manual_shows_it(backend: Backend) {
 async fn registration_page_labels_match_the_manual(backend: Backend) {
     let app = spawn_app(backend).await;
     let (link, _) = invite_marco(&app, Language::Nl).await;
-    let response = app.client.get(&link).send().await.unwrap();
+    let browser = app.browser();
+    let response = browser.get(&link).await;
     assert_eq!(response.status(), StatusCode::OK);
     let csp = response.headers()["content-security-policy"]
         .to_str()
@@ -197,15 +116,7 @@ async fn registration_page_labels_match_the_manual(backend: Backend) {
     assert!(html.contains("<option value=\"en\">English</option>"));
 
     // The language dropdown: the same link in English.
-    let html = app
-        .client
-        .get(format!("{link}?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = browser.page(&format!("{link}?lang=en")).await;
     assert_eq!(
         text_of(&html, "h1"),
         ["Create an account to join the EK88 organization"]
@@ -214,18 +125,8 @@ async fn registration_page_labels_match_the_manual(backend: Backend) {
 }
 
 async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (link, _) = invite_marco(&app, Language::Nl).await;
-    let page = app
-        .client
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_token(&page);
+    let (app, browser, link) = an_opened_invitation(backend).await;
+    let csrf = csrf_token(&browser.page(&link).await);
     let cases: &[(&str, &str, &str, &str)] = &[
         (
             "Kort-W4chtwoord",
@@ -259,19 +160,18 @@ async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
         ),
     ];
     for (password, confirm, field, message) in cases {
-        let response = app
-            .client
-            .post(&link)
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("password", password),
-                ("password_confirm", confirm),
-                ("first_name", "Marco"),
-                ("last_name", "van Basten"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let response = browser
+            .post(
+                &link,
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("password", password),
+                    ("password_confirm", confirm),
+                    ("first_name", "Marco"),
+                    ("last_name", "van Basten"),
+                ],
+            )
+            .await;
         assert_eq!(
             response.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -304,18 +204,22 @@ async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
         assert!(attr(&html, "#password", "value").is_none());
         assert!(!html.contains(password));
     }
-    // Missing names are shown at their fields too.
-    let response = app
-        .client
-        .post(&link)
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("password", STRONG),
-            ("password_confirm", STRONG),
-        ])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
+}
+
+async fn missing_names_are_shown_at_their_fields(backend: Backend) {
+    let (app, browser, link) = an_opened_invitation(backend).await;
+    let csrf = csrf_token(&browser.page(&link).await);
+    let response = browser
+        .post(
+            &link,
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("password", STRONG),
+                ("password_confirm", STRONG),
+            ],
+        )
+        .await;
     let html = response.text().await.unwrap();
     assert_eq!(
         attr(&html, "#first_name", "aria-invalid").as_deref(),
@@ -328,51 +232,54 @@ async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
     assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
 }
 
-async fn a_form_without_csrf_token_is_refused(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (link, _) = invite_marco(&app, Language::Nl).await;
-    app.client.get(&link).send().await.unwrap();
-    for token in ["", "forged"] {
-        let response = app
-            .client
-            .post(&link)
-            .form(&[
+/// Marco's registration posted from `browser` with `token` as its CSRF token.
+async fn register_with_token(browser: &Browser, link: &str, token: &str) -> reqwest::Response {
+    browser
+        .post(
+            link,
+            &[
                 ("csrf_token", token),
                 ("password", STRONG),
                 ("password_confirm", STRONG),
                 ("first_name", "Marco"),
                 ("last_name", "van Basten"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert!(
-            response
-                .text()
-                .await
-                .unwrap()
-                .contains("Het formulier is verlopen")
-        );
-    }
-    // A token from another browser does not fit this browser's cookie.
-    let other = browser();
-    let page = other.get(&link).send().await.unwrap().text().await.unwrap();
-    let response = app
-        .client
-        .post(&link)
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("password", STRONG),
-            ("password_confirm", STRONG),
-            ("first_name", "M"),
-            ("last_name", "B"),
-        ])
-        .send()
+            ],
+        )
         .await
-        .unwrap();
+}
+
+/// A 403 saying the form has expired, and no account.
+async fn assert_form_expired(app: &TestApp, response: reqwest::Response) {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Het formulier is verlopen")
+    );
+    assert_eq!(user_status(app, MARCO).await, "invited");
+}
+
+async fn a_form_without_csrf_token_is_refused(backend: Backend) {
+    let (app, browser, link) = an_opened_invitation(backend).await;
+    let response = register_with_token(&browser, &link, "").await;
+    assert_form_expired(&app, response).await;
+}
+
+async fn a_forged_csrf_token_is_refused(backend: Backend) {
+    let (app, browser, link) = an_opened_invitation(backend).await;
+    let response = register_with_token(&browser, &link, "forged").await;
+    assert_form_expired(&app, response).await;
+}
+
+/// A token from another browser does not fit this browser's cookie.
+async fn a_csrf_token_from_another_browser_is_refused(backend: Backend) {
+    let (app, browser, link) = an_opened_invitation(backend).await;
+    let theirs = csrf_token(&app.browser().page(&link).await);
+    let response = register_with_token(&browser, &link, &theirs).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(user_status(&app, MARCO).await, "invited");
 }
 
 async fn onboarding_end_to_end(backend: Backend) {
@@ -380,36 +287,23 @@ async fn onboarding_end_to_end(backend: Backend) {
     let (link, _) = invite_marco(&app, Language::Nl).await;
 
     // Registration; a posted e-mail address is ignored: the invitation decides the username.
-    let page = app
-        .client
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = app
-        .client
-        .post(&link)
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("email", "mallory@evil.example"),
-            ("password", STRONG),
-            ("password_confirm", STRONG),
-            ("first_name", "Marco"),
-            ("last_name", "van Basten"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let browser = app.browser();
+    let response = browser
+        .post_form(
+            &link,
+            &[
+                ("email", "mallory@evil.example"),
+                ("password", STRONG),
+                ("password_confirm", STRONG),
+                ("first_name", "Marco"),
+                ("last_name", "van Basten"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/otp/setup");
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
+    let cookie = set_cookies(&response)
+        .into_iter()
         .find(|c| c.starts_with("hcc_session="))
         .unwrap();
     assert!(
@@ -419,7 +313,7 @@ async fn onboarding_end_to_end(backend: Backend) {
     assert_eq!(user_status(&app, "marco@ek88.nl").await, "pending_otp");
 
     // The set-up page, as the manual shows it.
-    let html = app.get("/otp/setup").await.text().await.unwrap();
+    let html = browser.page("/otp/setup").await;
     assert_eq!(text_of(&html, "h1"), ["Mobiele authenticator instellen"]);
     for app_name in ["Microsoft Authenticator", "Google Authenticator", "FreeOTP"] {
         assert!(html.contains(app_name));
@@ -446,7 +340,7 @@ async fn onboarding_end_to_end(backend: Backend) {
     );
     let secret = secret_from_page(&html);
     // Reloading shows the same secret.
-    let again = app.get("/otp/setup").await.text().await.unwrap();
+    let again = browser.page("/otp/setup").await;
     assert_eq!(secret_from_page(&again).as_bytes(), secret.as_bytes());
 
     // A wrong code is refused at its field.
@@ -455,8 +349,8 @@ async fn onboarding_end_to_end(backend: Backend) {
         "{:06}",
         (secret.code_at(step_at(now)).parse::<u32>().unwrap() + 1) % 1_000_000
     );
-    let response = app
-        .post_form(
+    let response = browser
+        .post(
             "/otp/setup",
             &[
                 ("csrf_token", &csrf_token(&html)),
@@ -479,8 +373,8 @@ async fn onboarding_end_to_end(backend: Backend) {
 
     // The right code (one step behind, within the ±1 window) activates the account.
     let code = secret.code_at(step_at(now) - 1);
-    let response = app
-        .post_form(
+    let response = browser
+        .post(
             "/otp/setup",
             &[
                 ("csrf_token", &csrf_token(&html)),
@@ -492,7 +386,7 @@ async fn onboarding_end_to_end(backend: Backend) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/welcome?account=ready");
     assert_eq!(user_status(&app, "marco@ek88.nl").await, "active");
-    let welcome = app.get("/welcome?account=ready").await;
+    let welcome = browser.get("/welcome?account=ready").await;
     assert_eq!(welcome.status(), StatusCode::OK);
     assert_eq!(
         text_of(&welcome.text().await.unwrap(), "h1"),
@@ -500,9 +394,12 @@ async fn onboarding_end_to_end(backend: Backend) {
     );
 
     // The set-up is over: the page and the code cannot be used again.
-    assert_eq!(app.get("/otp/setup").await.status(), StatusCode::FORBIDDEN);
-    let response = app
-        .post_form(
+    assert_eq!(
+        browser.get("/otp/setup").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let response = browser
+        .post(
             "/otp/setup",
             &[("csrf_token", &csrf_token(&html)), ("otp_code", &code)],
         )
@@ -510,7 +407,7 @@ async fn onboarding_end_to_end(backend: Backend) {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // The link was single-use.
-    let response = app.client.get(&link).send().await.unwrap();
+    let response = browser.get(&link).await;
     assert_eq!(response.status(), StatusCode::GONE);
     assert!(
         response
@@ -520,7 +417,13 @@ async fn onboarding_end_to_end(backend: Backend) {
             .contains("Vraag de hoofdgebruiker (superuser)")
     );
 
-    let events = audit_events(&app).await;
+    let events: Vec<(String, String)> = app
+        .admin()
+        .audit_log()
+        .await
+        .into_iter()
+        .map(|e| (e.event, e.outcome))
+        .collect();
     for expected in ["invitation_created", "invitation_used", "registration"] {
         assert!(
             events.contains(&(expected.to_owned(), "success".to_owned())),
@@ -534,17 +437,18 @@ async fn onboarding_end_to_end(backend: Backend) {
 async fn the_same_code_confirms_only_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let (link, _) = invite_marco(&app, Language::Nl).await;
+    let browser = app.browser();
     assert_eq!(
-        register(&app, &link, STRONG).await.status(),
+        browser.register(&link, STRONG).await.status(),
         StatusCode::SEE_OTHER
     );
-    let html = app.get("/otp/setup").await.text().await.unwrap();
+    let html = browser.page("/otp/setup").await;
     let code = secret_from_page(&html).code_at(step_at(app.clock.now()));
     let csrf = csrf_token(&html);
     let form = [("csrf_token", csrf.as_str()), ("otp_code", code.as_str())];
     let (a, b) = tokio::join!(
-        app.post_form("/otp/setup", &form),
-        app.post_form("/otp/setup", &form)
+        browser.post("/otp/setup", &form),
+        browser.post("/otp/setup", &form)
     );
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort_unstable();
@@ -552,57 +456,56 @@ async fn the_same_code_confirms_only_once(backend: Backend) {
     assert_ne!(statuses[1], 303, "the replay is refused: {statuses:?}");
 }
 
-async fn expired_used_and_replaced_links_give_no_account(backend: Backend) {
+/// A second invitation kills the first link; the second one works.
+async fn a_replaced_invitation_link_is_gone(backend: Backend) {
     let app = spawn_app(backend).await;
-    let org = app.create_organisation("EK88").await;
-
-    // Replaced: a second invitation kills the first link.
-    let (first, _) = invite_to(&app, &org, "marco@ek88.nl", None, Language::Nl).await;
-    let (second, _) = invite_to(&app, &org, "marco@ek88.nl", None, Language::Nl).await;
+    let org = app.admin().create_organisation("EK88").await;
+    let browser = app.browser();
+    let (first, _) = invite(&app, &org, MARCO, None, Language::Nl).await;
+    let (second, _) = invite(&app, &org, MARCO, None, Language::Nl).await;
     assert_ne!(first, second);
+    assert_eq!(browser.get(&first).await.status(), StatusCode::GONE);
     assert_eq!(
-        app.client.get(&first).send().await.unwrap().status(),
-        StatusCode::GONE
-    );
-    assert_eq!(
-        register(&app, &second, STRONG).await.status(),
+        browser.register(&second, STRONG).await.status(),
         StatusCode::SEE_OTHER
     );
+}
 
-    // Expired: three days later the link is dead, also for a form opened before.
-    let (link, _) = invite_to(&app, &org, "ruud@ek88.nl", None, Language::Nl).await;
-    let page = app
-        .client
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+async fn an_invitation_link_expires_after_3_days(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (link, _) = invite_marco(&app, Language::Nl).await;
     app.clock.advance(3 * 24 * 3600 + 1);
-    assert_eq!(
-        app.client.get(&link).send().await.unwrap().status(),
-        StatusCode::GONE
-    );
-    let response = app
-        .client
-        .post(&link)
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("password", STRONG),
-            ("password_confirm", STRONG),
-            ("first_name", "Ruud"),
-            ("last_name", "Gullit"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(app.browser().get(&link).await.status(), StatusCode::GONE);
+}
+
+async fn a_registration_form_opened_before_the_expiry_cannot_be_submitted_after_it(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let org = app.admin().create_organisation("EK88").await;
+    let browser = app.browser();
+    let (link, _) = invite(&app, &org, "ruud@ek88.nl", None, Language::Nl).await;
+    let page = browser.page(&link).await;
+    app.clock.advance(3 * 24 * 3600 + 1);
+    let response = browser
+        .post(
+            &link,
+            &[
+                ("csrf_token", csrf_token(&page).as_str()),
+                ("password", STRONG),
+                ("password_confirm", STRONG),
+                ("first_name", "Ruud"),
+                ("last_name", "Gullit"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::GONE);
     assert_eq!(user_status(&app, "ruud@ek88.nl").await, "invited");
+}
 
-    // Unknown token.
-    let response = app.get("/invitation/not-a-real-token").await;
+async fn an_unknown_invitation_link_is_gone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.browser().get("/invitation/not-a-real-token").await;
     assert_eq!(response.status(), StatusCode::GONE);
     let html = response.text().await.unwrap();
     assert_eq!(
@@ -614,12 +517,13 @@ async fn expired_used_and_replaced_links_give_no_account(backend: Backend) {
 async fn logout_other_devices_ends_the_other_sessions(backend: Backend) {
     let app = spawn_app(backend).await;
     let (link, _) = invite_marco(&app, Language::Nl).await;
+    let browser = app.browser();
     assert_eq!(
-        register(&app, &link, STRONG).await.status(),
+        browser.register(&link, STRONG).await.status(),
         StatusCode::SEE_OTHER
     );
     // Another device of the same person holds a session.
-    let email = Email::parse("marco@ek88.nl").unwrap();
+    let email = idp::domain::Email::parse(MARCO).unwrap();
     let state = app.state.clone();
     let other = app
         .state
@@ -639,17 +543,10 @@ async fn logout_other_devices_ends_the_other_sessions(backend: Backend) {
         })
         .await
         .unwrap();
-    let html = app.get("/otp/setup").await.text().await.unwrap();
-    let code = secret_from_page(&html).code_at(step_at(app.clock.now()));
-    let response = app
-        .post_form(
-            "/otp/setup",
-            &[
-                ("csrf_token", &csrf_token(&html)),
-                ("otp_code", &code),
-                ("logout_others", "on"),
-            ],
-        )
+    let secret = browser.authenticator_secret().await;
+    let code = secret.code_at(step_at(app.clock.now()));
+    let response = browser
+        .confirm_authenticator(&code, &[("logout_others", "on")])
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let now = app.clock.now();
@@ -661,7 +558,7 @@ async fn logout_other_devices_ends_the_other_sessions(backend: Backend) {
         .unwrap();
     assert!(gone.is_none(), "the other device's session ended");
     assert_eq!(
-        app.get("/welcome").await.status(),
+        browser.get("/welcome").await.status(),
         StatusCode::OK,
         "this device stays logged in"
     );
@@ -671,9 +568,9 @@ async fn secrets_are_not_stored_in_the_clear(backend: Backend) {
     let app = spawn_app(backend).await;
     let (link, _) = invite_marco(&app, Language::Nl).await;
     let token = link.rsplit('/').next().unwrap().to_owned();
-    register(&app, &link, STRONG).await;
-    let html = app.get("/otp/setup").await.text().await.unwrap();
-    let secret = secret_from_page(&html);
+    let browser = app.browser();
+    browser.register(&link, STRONG).await;
+    let secret = browser.authenticator_secret().await;
     let (invitations, passwords, otp, mails) = app
         .state
         .db
@@ -694,8 +591,12 @@ async fn secrets_are_not_stored_in_the_clear(backend: Backend) {
         })
         .await
         .unwrap();
+    // The rows inspected exist: the invitation, the outbox mail, the password, the authenticator.
+    assert!(!invitations.is_empty(), "an invitation row");
+    assert!(!mails.is_empty(), "a mail in the outbox");
+    assert!(!passwords.is_empty(), "a password row");
+    assert!(!otp.is_empty(), "an authenticator row");
     assert!(invitations.iter().all(|h| h != &token && h.len() == 64));
-    assert!(!mails.is_empty());
     assert!(
         mails
             .iter()
@@ -717,10 +618,16 @@ both_backends!(
     invitation_mail_as_the_manual_shows_it,
     registration_page_labels_match_the_manual,
     each_password_rule_is_shown_at_its_field,
+    missing_names_are_shown_at_their_fields,
     a_form_without_csrf_token_is_refused,
+    a_forged_csrf_token_is_refused,
+    a_csrf_token_from_another_browser_is_refused,
     onboarding_end_to_end,
     the_same_code_confirms_only_once,
-    expired_used_and_replaced_links_give_no_account,
+    a_replaced_invitation_link_is_gone,
+    an_invitation_link_expires_after_3_days,
+    a_registration_form_opened_before_the_expiry_cannot_be_submitted_after_it,
+    an_unknown_invitation_link_is_gone,
     logout_other_devices_ends_the_other_sessions,
     secrets_are_not_stored_in_the_clear,
 );

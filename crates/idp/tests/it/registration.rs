@@ -1,68 +1,30 @@
 //! RFC 7591 dynamic client registration over HTTP (`POST /register`, behind the initial access
 //! token), each rejection on its own, and the `idp admin client` commands.
 
-use idp::admin::clients::{CreateClientArgs, create, delete};
+use idp::admin::clients::CreateClientArgs;
 use idp::storage::models::AuditEvent;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::driver::*;
 use crate::helpers::*;
 
-pub const IAT: &str = "test-iat";
-
-pub async fn app_with_registration(backend: Backend) -> TestApp {
-    spawn_app_with(
-        backend,
-        Options {
-            initial_access_token: Some(IAT.into()),
-            ..Default::default()
-        },
-    )
-    .await
-}
-
-pub async fn post_register(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
-    let mut request = app
-        .client
-        .post(format!("{}/register", app.address))
-        .json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
-}
-
-pub async fn register_ok(app: &TestApp, body: Value) -> Value {
-    let response = post_register(app, Some(IAT), &body).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(response.headers()["cache-control"], "no-store");
-    response.json().await.unwrap()
+async fn app_with_registration(backend: Backend) -> TestApp {
+    spawn_app_with(backend, with_registration()).await
 }
 
 async fn stored_clients(app: &TestApp) -> Vec<idp::storage::models::ClientRow> {
-    app.state.db.run(idp::storage::clients::list).await.unwrap()
+    app.admin().clients().await
 }
 
-async fn audit_events(app: &TestApp) -> Vec<AuditEvent> {
-    app.state
-        .db
-        .run(|c| idp::storage::audit::list(c, None, 0))
-        .await
-        .unwrap()
+/// On an app that allows registration, `body` is refused with this RFC 7591 error code.
+async fn assert_refused(backend: Backend, body: Value, code: &str) {
+    register_refused(&app_with_registration(backend).await, &body, code).await;
 }
 
-/// A 400 with this RFC 7591 error code, and nothing stored.
-async fn assert_refused(app: &TestApp, body: Value, code: &str) {
-    let response = post_register(app, Some(IAT), &body).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
-    let error: Value = response.json().await.unwrap();
-    assert_eq!(error["error"], code, "{error}");
-    assert!(error["error_description"].as_str().is_some());
-    assert!(stored_clients(app).await.is_empty());
-}
-
-async fn assert_invalid_token(response: reqwest::Response) {
+/// A 401 `invalid_token` with a Bearer challenge, and nothing stored.
+async fn assert_invalid_token(app: &TestApp, response: reqwest::Response) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let challenge = response.headers()["www-authenticate"]
         .to_str()
@@ -71,35 +33,55 @@ async fn assert_invalid_token(response: reqwest::Response) {
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"], "invalid_token");
+    assert!(stored_clients(app).await.is_empty());
 }
 
 fn web_client() -> Value {
     json!({ "redirect_uris": ["https://rp.example/cb"], "client_name": "RP" })
 }
 
-async fn registration_needs_the_initial_access_token(backend: Backend) {
+async fn registration_without_a_token_is_refused(backend: Backend) {
     let app = app_with_registration(backend).await;
-    assert_invalid_token(post_register(&app, None, &web_client()).await).await;
-    assert_invalid_token(post_register(&app, Some("wrong-iat"), &web_client()).await).await;
-    assert_invalid_token(post_register(&app, Some(""), &web_client()).await).await;
-    // The right token under another scheme is no bearer token.
-    let response = app
-        .client
+    let response = post_register(&app, None, &web_client()).await;
+    assert_invalid_token(&app, response).await;
+}
+
+async fn registration_with_a_wrong_token_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
+    let response = post_register(&app, Some("wrong-iat"), &web_client()).await;
+    assert_invalid_token(&app, response).await;
+}
+
+async fn registration_with_an_empty_token_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
+    let response = post_register(&app, Some(""), &web_client()).await;
+    assert_invalid_token(&app, response).await;
+}
+
+/// The right token under another scheme is no bearer token.
+async fn the_token_over_basic_authentication_is_refused(backend: Backend) {
+    let app = app_with_registration(backend).await;
+    let response = http()
         .post(format!("{}/register", app.address))
         .basic_auth(IAT, None::<&str>)
         .json(&web_client())
         .send()
         .await
         .unwrap();
-    assert_invalid_token(response).await;
-    assert!(stored_clients(&app).await.is_empty());
+    assert_invalid_token(&app, response).await;
 }
 
 async fn registration_is_off_without_a_configured_token(backend: Backend) {
     let app = spawn_app(backend).await;
-    assert_invalid_token(post_register(&app, Some(""), &web_client()).await).await;
-    assert_invalid_token(post_register(&app, Some(IAT), &web_client()).await).await;
-    assert!(stored_clients(&app).await.is_empty());
+    let response = post_register(&app, Some(IAT), &web_client()).await;
+    assert_invalid_token(&app, response).await;
+}
+
+/// With no token configured, an empty one does not match "nothing".
+async fn an_empty_token_does_not_open_registration_that_is_off(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = post_register(&app, Some(""), &web_client()).await;
+    assert_invalid_token(&app, response).await;
 }
 
 async fn a_confidential_client_is_registered(backend: Backend) {
@@ -139,7 +121,7 @@ async fn a_confidential_client_is_registered(backend: Backend) {
     assert!(body.get("backchannel_logout_uri").is_none());
 
     // Registration is a POST-only endpoint: nothing to read back.
-    assert!(!app.get("/register").await.status().is_success());
+    assert!(!app.browser().get("/register").await.status().is_success());
 
     let id = client_id.clone();
     let client = app
@@ -162,7 +144,7 @@ async fn a_confidential_client_is_registered(backend: Backend) {
     assert_ne!(stored_hash, secret);
     assert!(!stored_hash.contains(&secret));
 
-    let events = audit_events(&app).await;
+    let events = app.admin().audit_log().await;
     let event = events
         .iter()
         .find(|e| e.event == "client_registered")
@@ -215,9 +197,8 @@ async fn http_loopback_redirects_on_any_port_are_accepted(backend: Backend) {
 }
 
 async fn http_on_another_host_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["https://rp.example/cb", "http://rp.example/cb"] }),
         "invalid_redirect_uri",
     )
@@ -225,9 +206,8 @@ async fn http_on_another_host_is_refused(backend: Backend) {
 }
 
 async fn a_redirect_uri_with_a_fragment_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["https://rp.example/cb#top"] }),
         "invalid_redirect_uri",
     )
@@ -235,9 +215,8 @@ async fn a_redirect_uri_with_a_fragment_is_refused(backend: Backend) {
 }
 
 async fn a_relative_redirect_uri_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["/cb"] }),
         "invalid_redirect_uri",
     )
@@ -245,9 +224,21 @@ async fn a_relative_redirect_uri_is_refused(backend: Backend) {
 }
 
 async fn a_code_client_without_redirect_uri_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
-    assert_refused(&app, json!({ "client_name": "RP" }), "invalid_redirect_uri").await;
-    assert_refused(&app, json!({ "redirect_uris": [] }), "invalid_redirect_uri").await;
+    assert_refused(
+        backend,
+        json!({ "client_name": "RP" }),
+        "invalid_redirect_uri",
+    )
+    .await;
+}
+
+async fn a_code_client_with_an_empty_list_of_redirect_uris_is_refused(backend: Backend) {
+    assert_refused(
+        backend,
+        json!({ "redirect_uris": [] }),
+        "invalid_redirect_uri",
+    )
+    .await;
 }
 
 async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
@@ -258,9 +249,9 @@ async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
         json!(["code id_token"]),
         json!(["code", "token"]),
     ] {
-        assert_refused(
+        register_refused(
             &app,
-            json!({ "redirect_uris": ["https://rp.example/cb"], "response_types": types }),
+            &json!({ "redirect_uris": ["https://rp.example/cb"], "response_types": types }),
             "invalid_client_metadata",
         )
         .await;
@@ -268,19 +259,12 @@ async fn implicit_and_hybrid_response_types_are_refused(backend: Backend) {
 }
 
 async fn an_unknown_auth_method_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
-    assert_refused(
-        &app,
-        json!({ "redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt" }),
-        "invalid_client_metadata",
-    )
-    .await;
+    assert_refused(backend, json!({ "redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt" }), "invalid_client_metadata").await;
 }
 
 async fn an_unsupported_grant_type_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": ["https://rp.example/cb"], "grant_types": ["implicit"] }),
         "invalid_client_metadata",
     )
@@ -289,8 +273,7 @@ async fn an_unsupported_grant_type_is_refused(backend: Backend) {
 
 async fn metadata_that_is_not_json_is_refused(backend: Backend) {
     let app = app_with_registration(backend).await;
-    let response = app
-        .client
+    let response = http()
         .post(format!("{}/register", app.address))
         .bearer_auth(IAT)
         .form(&[("redirect_uris", "https://rp.example/cb")])
@@ -300,14 +283,17 @@ async fn metadata_that_is_not_json_is_refused(backend: Backend) {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"], "invalid_client_metadata");
-    // JSON, but a member of the wrong type.
+    assert!(stored_clients(&app).await.is_empty());
+}
+
+/// JSON, but a member of the wrong type.
+async fn a_member_of_the_wrong_type_is_refused(backend: Backend) {
     assert_refused(
-        &app,
+        backend,
         json!({ "redirect_uris": "https://rp.example/cb" }),
         "invalid_client_metadata",
     )
     .await;
-    assert!(stored_clients(&app).await.is_empty());
 }
 
 async fn logout_uris_are_stored_and_echoed(backend: Backend) {
@@ -351,29 +337,29 @@ async fn logout_uris_are_stored_and_echoed(backend: Backend) {
 }
 
 async fn a_bad_post_logout_redirect_uri_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
+    assert_refused(backend, json!({ "redirect_uris": ["https://rp.example/cb"], "post_logout_redirect_uris": ["http://rp.example/bye"] }), "invalid_client_metadata").await;
+}
+
+/// A 400 for a client whose back-channel logout URI is `uri`.
+async fn assert_backchannel_uri_refused(backend: Backend, uri: &str) {
     assert_refused(
-        &app,
-        json!({ "redirect_uris": ["https://rp.example/cb"], "post_logout_redirect_uris": ["http://rp.example/bye"] }),
+        backend,
+        json!({ "redirect_uris": ["https://rp.example/cb"], "backchannel_logout_uri": uri }),
         "invalid_client_metadata",
     )
     .await;
 }
 
-async fn a_bad_backchannel_logout_uri_is_refused(backend: Backend) {
-    let app = app_with_registration(backend).await;
-    for uri in [
-        "http://rp.example/backchannel",
-        "https://rp.example/backchannel#f",
-        "backchannel",
-    ] {
-        assert_refused(
-            &app,
-            json!({ "redirect_uris": ["https://rp.example/cb"], "backchannel_logout_uri": uri }),
-            "invalid_client_metadata",
-        )
-        .await;
-    }
+async fn a_backchannel_logout_uri_over_http_is_refused(backend: Backend) {
+    assert_backchannel_uri_refused(backend, "http://rp.example/backchannel").await;
+}
+
+async fn a_backchannel_logout_uri_with_a_fragment_is_refused(backend: Backend) {
+    assert_backchannel_uri_refused(backend, "https://rp.example/backchannel#f").await;
+}
+
+async fn a_relative_backchannel_logout_uri_is_refused(backend: Backend) {
+    assert_backchannel_uri_refused(backend, "backchannel").await;
 }
 
 fn cli_args(name: &str) -> CreateClientArgs {
@@ -392,37 +378,30 @@ fn cli_args(name: &str) -> CreateClientArgs {
 
 async fn the_cli_creates_lists_and_deletes_clients(backend: Backend) {
     let app = spawn_app(backend).await;
-    create(&app.state, cli_args("Portaal")).await.unwrap();
+    let admin = app.admin();
+    admin.create_client(cli_args("Portaal")).await.unwrap();
     let rows = stored_clients(&app).await;
     assert_eq!(rows.len(), 1);
     let client = idp::oidc::client::Client::from_row(rows[0].clone());
     assert!(client.first_party);
     assert_eq!(client.grant_types, ["authorization_code", "refresh_token"]);
     assert!(rows[0].secret_hash.is_some());
-    idp::admin::clients::list(&app.state).await.unwrap();
+    admin.list_clients().await.unwrap();
 
-    // The same rules as dynamic registration.
-    let mut bad = cli_args("Bad");
-    bad.redirect_uris = vec!["http://portal.example/callback".to_owned()];
-    assert!(create(&app.state, bad).await.is_err());
-    let mut bad = cli_args("Bad");
-    bad.auth_method = "private_key_jwt".to_owned();
-    assert!(create(&app.state, bad).await.is_err());
     let mut public = cli_args("SPA");
     public.public = true;
-    create(&app.state, public).await.unwrap();
+    admin.create_client(public).await.unwrap();
     let rows = stored_clients(&app).await;
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().any(|r| r.name == "SPA"
         && r.secret_hash.is_none()
         && r.token_endpoint_auth_method == "none"));
 
-    assert!(delete(&app.state, "no-such-client").await.is_err());
-    delete(&app.state, &client.client_id).await.unwrap();
+    admin.delete_client(&client.client_id).await.unwrap();
     assert_eq!(stored_clients(&app).await.len(), 1);
-    assert!(delete(&app.state, &client.client_id).await.is_err());
+    assert!(admin.delete_client(&client.client_id).await.is_err());
 
-    let events = audit_events(&app).await;
+    let events = admin.audit_log().await;
     let registered: Vec<&AuditEvent> = events
         .iter()
         .filter(|e| e.event == "client_registered")
@@ -443,9 +422,35 @@ async fn the_cli_creates_lists_and_deletes_clients(backend: Backend) {
     );
 }
 
+// The CLI follows the same rules as dynamic registration.
+async fn the_cli_refuses_an_http_redirect_uri(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut bad = cli_args("Bad");
+    bad.redirect_uris = vec!["http://portal.example/callback".to_owned()];
+    assert!(app.admin().create_client(bad).await.is_err());
+    assert!(stored_clients(&app).await.is_empty());
+}
+
+async fn the_cli_refuses_an_unknown_auth_method(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut bad = cli_args("Bad");
+    bad.auth_method = "private_key_jwt".to_owned();
+    assert!(app.admin().create_client(bad).await.is_err());
+    assert!(stored_clients(&app).await.is_empty());
+}
+
+async fn the_cli_cannot_delete_an_unknown_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert!(app.admin().delete_client("no-such-client").await.is_err());
+}
+
 both_backends!(
-    registration_needs_the_initial_access_token,
+    registration_without_a_token_is_refused,
+    registration_with_a_wrong_token_is_refused,
+    registration_with_an_empty_token_is_refused,
+    the_token_over_basic_authentication_is_refused,
     registration_is_off_without_a_configured_token,
+    an_empty_token_does_not_open_registration_that_is_off,
     a_confidential_client_is_registered,
     defaults_for_a_minimal_registration,
     a_public_client_gets_no_secret,
@@ -454,12 +459,19 @@ both_backends!(
     a_redirect_uri_with_a_fragment_is_refused,
     a_relative_redirect_uri_is_refused,
     a_code_client_without_redirect_uri_is_refused,
+    a_code_client_with_an_empty_list_of_redirect_uris_is_refused,
     implicit_and_hybrid_response_types_are_refused,
     an_unknown_auth_method_is_refused,
     an_unsupported_grant_type_is_refused,
     metadata_that_is_not_json_is_refused,
+    a_member_of_the_wrong_type_is_refused,
     logout_uris_are_stored_and_echoed,
     a_bad_post_logout_redirect_uri_is_refused,
-    a_bad_backchannel_logout_uri_is_refused,
+    a_backchannel_logout_uri_over_http_is_refused,
+    a_backchannel_logout_uri_with_a_fragment_is_refused,
+    a_relative_backchannel_logout_uri_is_refused,
     the_cli_creates_lists_and_deletes_clients,
+    the_cli_refuses_an_http_redirect_uri,
+    the_cli_refuses_an_unknown_auth_method,
+    the_cli_cannot_delete_an_unknown_client,
 );

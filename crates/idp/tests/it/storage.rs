@@ -19,6 +19,8 @@ fn user(email: &str) -> User {
         language: "nl".into(),
         created_at: 1,
         updated_at: 1,
+        last_login_at: None,
+        blocked_by_staff: false,
     }
 }
 

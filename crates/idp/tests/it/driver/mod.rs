@@ -1,0 +1,22 @@
+//! The test driver: who uses the IdP in a test, each written once — a [`Browser`] (cookies,
+//! forms with their CSRF token, the login pages), a [`RelyingParty`] (authorization URL, code
+//! exchange, refresh, introspection, revocation, userinfo, registration) with its back-channel
+//! logout endpoint, the [`Admin`] (staff actions and what staff read), the [`Mailbox`] (the SMTP
+//! sink and the outbox), and the [`Person`]s they act for. Test modules use these and nothing
+//! of each other.
+
+mod admin;
+mod backchannel;
+mod browser;
+mod html;
+mod mailbox;
+mod people;
+mod relying_party;
+
+pub use admin::*;
+pub use backchannel::*;
+pub use browser::*;
+pub use html::*;
+pub use mailbox::*;
+pub use people::*;
+pub use relying_party::*;
