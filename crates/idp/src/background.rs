@@ -21,15 +21,38 @@ impl Background {
         tasks.push(handle);
     }
 
-    /// Waits (at most `limit`) until every task started so far has finished.
+    /// Waits (at most `limit`) until every task started so far has finished. Tasks still
+    /// running at the limit stay tracked, so a later wait waits for them too.
     pub async fn wait(&self, limit: Duration) {
-        let pending: Vec<JoinHandle<()>> =
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut pending: Vec<JoinHandle<()>> =
             std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
-        let _ = tokio::time::timeout(limit, async {
-            for task in pending {
-                let _ = task.await;
+        while let Some(mut task) = pending.pop() {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                pending.push(task);
+                let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+                tasks.extend(pending);
+                return;
             }
-        })
-        .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_still_running_at_the_limit_is_waited_for_next_time() {
+        let background = Background::default();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        background.spawn(async move {
+            let _ = rx.await;
+        });
+        background.wait(Duration::from_millis(20)).await;
+        assert_eq!(background.tasks.lock().unwrap().len(), 1, "still tracked");
+        tx.send(()).unwrap();
+        background.wait(Duration::from_secs(5)).await;
+        assert!(background.tasks.lock().unwrap().is_empty());
     }
 }

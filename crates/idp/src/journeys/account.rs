@@ -44,7 +44,8 @@ impl Actor {
         }
     }
 
-    fn inviter(&self) -> Inviter {
+    /// The inviter this actor is when inviting someone.
+    pub fn inviter(&self) -> Inviter {
         match self {
             Actor::HccStaff { user_id } => Inviter::HccStaff {
                 user_id: user_id.clone(),

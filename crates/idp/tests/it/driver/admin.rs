@@ -7,7 +7,7 @@ use idp::admin::clients::CreateClientArgs;
 use idp::domain::{Email, Language, OrganisationName, PersonName, Role};
 use idp::journeys::JourneyError;
 use idp::journeys::account::{self, Actor};
-use idp::journeys::invitation::{InviteCommand, Invited, Inviter};
+use idp::journeys::invitation::{InviteCommand, Invited};
 use idp::storage::logout_notices::LogoutNotice;
 use idp::storage::models::{AuditEvent, ClientRow, Session, User};
 use idp::storage::throttle::Counter;
@@ -56,20 +56,8 @@ impl Admin<'_> {
         last_name: Option<&str>,
         language: Language,
     ) -> Result<Invited, JourneyError> {
-        let inviter = match &self.actor {
-            Actor::HccStaff { user_id } => Inviter::HccStaff {
-                user_id: user_id.clone(),
-            },
-            Actor::Superuser {
-                user_id,
-                organisation_id,
-            } => Inviter::Superuser {
-                user_id: user_id.clone(),
-                organisation_id: organisation_id.clone(),
-            },
-        };
         let command = InviteCommand {
-            inviter,
+            inviter: self.actor.inviter(),
             organisation_id: Some(organisation_id.to_owned()),
             email: email(address),
             first_name: None,
