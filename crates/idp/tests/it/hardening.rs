@@ -661,50 +661,10 @@ async fn a_native_application_may_use_any_loopback_port(backend: Backend) {
 /// Runs the `idp` binary with `IDP_LOG_FORMAT=format`, sends a client authentication with a
 /// forged `client_id`, and returns what the process logged.
 async fn log_of_a_forged_client_id(backend: Backend, format: &str) -> String {
-    use tokio::io::AsyncBufReadExt;
-    let db = TestDatabase::create(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let key = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        rand::random::<[u8; 32]>(),
-    );
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_idp"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("IDP_CONFIG_DIR", dir.path())
-        .env("IDP_ISSUER", format!("http://127.0.0.1:{port}"))
-        .env("IDP_SERVER__PORT", port.to_string())
-        .env("IDP_SERVER__WORKERS", "1")
-        .env("IDP_DATABASE__URL", &db.url)
-        .env("IDP_DATA_DIR", dir.path())
-        .env("IDP_MAIL__FILE_DIR", dir.path().join("mail"))
-        .env("IDP_SECRETS__ENCRYPTION_KEY", key)
-        .env("IDP_LOG_FORMAT", format)
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = format!("http://127.0.0.1:{port}");
-    let mut log = String::new();
-    // Started: the listening line is logged once the socket is bound.
-    while let Some(line) = lines.next_line().await.unwrap() {
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("HCC Identity listening") {
-            break;
-        }
-    }
+    let mut idp = IdpProcess::start(backend, format).await;
     let forged = "x\nINFO audit: forged event=login outcome=success\u{1b}[31m\r";
     let response = http()
-        .post(format!("{address}/token"))
+        .post(format!("{}/token", idp.address))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", forged),
@@ -714,20 +674,8 @@ async fn log_of_a_forged_client_id(backend: Backend, format: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let read = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            log.push_str(&line);
-            log.push('\n');
-            if line.contains("client authentication failed") {
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(20), read)
-        .await
-        .expect("the failure is logged");
-    child.kill().await.unwrap();
-    log
+    idp.read_until("client authentication failed").await;
+    idp.stop().await
 }
 
 async fn request_values_are_logged_escaped_in_text(backend: Backend) {

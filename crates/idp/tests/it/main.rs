@@ -4,6 +4,7 @@
 
 mod consent;
 mod driver;
+mod errors;
 mod hardening;
 mod helpers;
 mod keys;

@@ -2,7 +2,8 @@
 //! forms with their CSRF token, the login pages), a [`RelyingParty`] (authorization URL, code
 //! exchange, refresh, introspection, revocation, userinfo, registration) with its back-channel
 //! logout endpoint, the [`Admin`] (staff actions and what staff read), the [`Mailbox`] (the SMTP
-//! sink and the outbox), and the [`Person`]s they act for. Test modules use these and nothing
+//! sink and the outbox), the [`Person`]s they act for, and the binary itself as an
+//! [`IdpProcess`] when a test reads what the server logs. Test modules use these and nothing
 //! of each other.
 
 mod admin;
@@ -11,6 +12,7 @@ mod browser;
 mod html;
 mod mailbox;
 mod people;
+mod process;
 mod relying_party;
 
 pub use admin::*;
@@ -19,4 +21,5 @@ pub use browser::*;
 pub use html::*;
 pub use mailbox::*;
 pub use people::*;
+pub use process::*;
 pub use relying_party::*;
