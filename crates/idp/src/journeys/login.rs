@@ -283,6 +283,7 @@ pub async fn otp_step(
                 )? {
                     return Err(JourneyError::SessionExpired);
                 }
+                users::record_login(conn, &user.id, now)?;
                 audit::record(
                     conn,
                     AuditRecord::success("login")

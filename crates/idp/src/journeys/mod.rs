@@ -76,6 +76,12 @@ pub enum JourneyError {
     OrganisationMismatch,
     #[error("too many mails for this address in the last hour")]
     MailLimit,
+    #[error("the organisation's last active superuser cannot be demoted or blocked")]
+    LastSuperuser,
+    #[error("HCC staff blocked this account; only HCC staff can unblock it")]
+    BlockedByStaff,
+    #[error("that role cannot be given this way (HCC staff are invited as such)")]
+    RoleNotAssignable,
     #[error(transparent)]
     Fault(#[from] Fault),
 }

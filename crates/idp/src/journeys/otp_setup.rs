@@ -131,6 +131,7 @@ pub async fn complete(
     let failure_ip = client.ip_address.clone();
     let session = session.clone();
     let keyring = state.keyring.clone();
+    let renderer = state.mail.clone();
     let now = state.now();
     let authenticated_until =
         now + sessions::lifetime(&state.settings.session, Stage::Authenticated);
@@ -161,6 +162,9 @@ pub async fn complete(
                     device_name.as_deref(),
                     now,
                 )?;
+                // Active already: this authenticator replaces one that was reset.
+                let replaces = users::find(conn, &session.user_id)?
+                    .is_some_and(|u| u.status == crate::domain::UserStatus::Active);
                 if !users::activate(conn, &session.user_id, now)? {
                     return Err(JourneyError::SessionExpired);
                 }
@@ -188,6 +192,17 @@ pub async fn complete(
                 };
                 let user =
                     users::find(conn, &session.user_id)?.ok_or(JourneyError::SessionExpired)?;
+                users::record_login(conn, &user.id, now)?;
+                if replaces {
+                    crate::email::queue_notice(
+                        conn,
+                        &renderer,
+                        &keyring,
+                        &user,
+                        crate::email::Notice::AuthenticatorAdded,
+                        now,
+                    )?;
+                }
                 let organisation = user.organisation_id.clone();
                 audit::record(
                     conn,
@@ -208,6 +223,7 @@ pub async fn complete(
         Ok((session, ended, email)) => {
             let ended_sessions = ended.sessions.clone();
             crate::journeys::logout::notify(state, &session.user_id, ended);
+            state.outbox_wake.notify_one();
             Ok(Completed {
                 signed_in: Authenticated {
                     session_token: token,

@@ -201,6 +201,7 @@ pub async fn complete(
     let ending = logout::Ending::at(state, "logout_other_devices", now);
     let user_id = user.id.clone();
     let organisation = user.organisation_id.clone();
+    let (renderer, keyring, notified) = (state.mail.clone(), state.keyring.clone(), user.clone());
     let ended = state
         .db
         .transaction(move |conn| {
@@ -228,9 +229,18 @@ pub async fn complete(
                     .details(serde_json::json!({ "revoked_refresh_tokens": revoked, "logout_others": logout_others })),
                 now,
             )?;
+            crate::email::queue_notice(
+                conn,
+                &renderer,
+                &keyring,
+                &notified,
+                crate::email::Notice::PasswordChanged,
+                now,
+            )?;
             Ok(ended)
         })
         .await?;
     logout::notify(state, &user.id, ended);
+    state.outbox_wake.notify_one();
     Ok(())
 }

@@ -207,3 +207,43 @@ pub fn record_login(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<
         .execute(conn)?;
     Ok(())
 }
+
+/// The person with this address, if within `reach` (`None`: every organisation; a superuser's
+/// own organisation otherwise, without HCC staff).
+pub fn find_by_email_within(
+    conn: &mut DbConnection,
+    reach: Option<&str>,
+    email: &Email,
+) -> Result<Option<User>, DbError> {
+    let mut query = u::users
+        .filter(u::email.eq(email.as_str()))
+        .select(User::as_select())
+        .into_boxed();
+    if let Some(own) = reach {
+        query = query
+            .filter(u::organisation_id.eq(own.to_owned()))
+            .filter(u::role.ne(Role::HccStaff));
+    }
+    Ok(query.first(conn).optional()?)
+}
+
+/// The person `id` of `organisation_id`, if that organisation is within `reach` (see
+/// [`find_by_email_within`]): both are conditions of the one query.
+pub fn find_within(
+    conn: &mut DbConnection,
+    reach: Option<&str>,
+    organisation_id: &str,
+    id: &str,
+) -> Result<Option<User>, DbError> {
+    let mut query = u::users
+        .find(id.to_owned())
+        .filter(u::organisation_id.eq(organisation_id.to_owned()))
+        .select(User::as_select())
+        .into_boxed();
+    if let Some(own) = reach {
+        query = query
+            .filter(u::organisation_id.eq(own.to_owned()))
+            .filter(u::role.ne(Role::HccStaff));
+    }
+    Ok(query.first(conn).optional()?)
+}

@@ -285,7 +285,7 @@ impl ErrorPage {
                 "throttled_title",
                 &["throttled_body"],
             ),
-            JourneyError::NotAllowed => page(
+            JourneyError::NotAllowed | JourneyError::BlockedByStaff => page(
                 StatusCode::FORBIDDEN,
                 "not_allowed_title",
                 &["not_allowed_body"],
@@ -306,7 +306,9 @@ impl ErrorPage {
             | JourneyError::Form(_)
             | JourneyError::AlreadyRegistered(_)
             | JourneyError::OtherOrganisation(_)
-            | JourneyError::OrganisationMismatch => page(
+            | JourneyError::OrganisationMismatch
+            | JourneyError::LastSuperuser
+            | JourneyError::RoleNotAssignable => page(
                 StatusCode::BAD_REQUEST,
                 "bad_request_title",
                 &["bad_request_body"],
