@@ -138,6 +138,7 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
     let discovery = web::Data::new(crate::web::oidc::discovery::DiscoveryDocument(
         crate::oidc::discovery::document(&state.settings).into(),
     ));
+    let api_document = web::Data::new(crate::web::admin_api::Document::build());
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -145,6 +146,7 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
             .wrap(TracingLogger::<crate::web::request_span::RedactedRootSpan>::new())
             .app_data(data.clone())
             .app_data(discovery.clone())
+            .app_data(api_document.clone())
             .configure(crate::web::extractor_errors)
             .configure(crate::web::routes)
     })

@@ -220,10 +220,17 @@ pub async fn end_sessions(
     let user = managed_user(state, actor, who).await?;
     let now = state.now();
     let ending = logout::Ending::at(state, "admin_logout", now);
+    let rec = record(actor, "logged_out_everywhere", &user);
     let (user_id, target) = (user.id.clone(), user.clone());
     let ended = state
         .db
-        .transaction(move |conn| end_all(conn, &target, ending))
+        .transaction(move |conn| {
+            let ended = end_all(conn, &target, ending)?;
+            let mut rec = rec;
+            rec.details["sessions"] = ended.sessions.len().into();
+            audit::record(conn, rec, now)?;
+            Ok::<_, DbError>(ended)
+        })
         .await?;
     let count = ended.sessions.len();
     logout::notify(state, &user_id, ended);

@@ -6,7 +6,7 @@ use crate::error::Fault;
 use crate::oidc::backchannel;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
-use crate::storage::{DbConnection, DbError, authorization, clients, sessions};
+use crate::storage::{DbConnection, DbError, authorization, clients, sessions, users};
 
 /// What ending a set of sessions did.
 #[derive(Debug, Default)]
@@ -68,6 +68,7 @@ pub fn end_sessions(
         authorization::revoke_access_token(conn, jti, now + ending.access_token_seconds)?;
     }
     if !session_hashes.is_empty() {
+        let organisation = users::find(conn, user_id)?.and_then(|u| u.organisation_id);
         audit::record(
             conn,
             AuditRecord::success(if reason == "logout" {
@@ -76,6 +77,7 @@ pub fn end_sessions(
                 "sessions_ended"
             })
             .user(user_id)
+            .organisation(organisation.as_deref())
             .details(serde_json::json!({
                 "reason": reason,
                 "sessions": session_hashes.len(),

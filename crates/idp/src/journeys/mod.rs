@@ -2,6 +2,7 @@
 //! input, applies the rules, and writes its rows (and mails, and audit events) in one transaction.
 
 pub mod account;
+pub mod administration;
 pub mod invitation;
 pub mod login;
 pub mod logout;
@@ -82,6 +83,12 @@ pub enum JourneyError {
     BlockedByStaff,
     #[error("that role cannot be given this way (HCC staff are invited as such)")]
     RoleNotAssignable,
+    #[error("the invitation was used or withdrawn already")]
+    InvitationClosed,
+    #[error("the access token is missing, invalid, expired or revoked")]
+    InvalidToken,
+    #[error("the client metadata is not valid: {0}")]
+    InvalidClientMetadata(String),
     #[error(transparent)]
     Fault(#[from] Fault),
 }

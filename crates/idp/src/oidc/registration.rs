@@ -372,6 +372,7 @@ pub fn validate_metadata(
 pub enum Via {
     DynamicRegistration,
     Cli,
+    AdminApi,
 }
 
 impl Via {
@@ -379,6 +380,7 @@ impl Via {
         match self {
             Via::DynamicRegistration => "dynamic_registration",
             Via::Cli => "cli",
+            Via::AdminApi => "admin_api",
         }
     }
 }

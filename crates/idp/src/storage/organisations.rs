@@ -66,3 +66,20 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> Result<bool, DbError> {
         .execute(conn)?
         == 1)
 }
+
+/// The organisation `id` if within `reach` (`None`: every organisation; else only that one):
+/// both are conditions of the one query.
+pub fn find_within(
+    conn: &mut DbConnection,
+    reach: Option<&str>,
+    id: &str,
+) -> Result<Option<Organisation>, DbError> {
+    let mut query = o::organisations
+        .find(id.to_owned())
+        .select(Organisation::as_select())
+        .into_boxed();
+    if let Some(own) = reach {
+        query = query.filter(o::id.eq(own.to_owned()));
+    }
+    Ok(query.first(conn).optional()?)
+}

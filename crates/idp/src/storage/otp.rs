@@ -84,3 +84,17 @@ pub fn confirm(
 pub fn delete_all(conn: &mut DbConnection, user_id: &str) -> Result<usize, DbError> {
     Ok(diesel::delete(o::otp_credentials.filter(o::user_id.eq(user_id))).execute(conn)?)
 }
+
+/// Which of these people have a confirmed authenticator.
+pub fn confirmed_among(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+) -> Result<std::collections::HashSet<String>, DbError> {
+    Ok(o::otp_credentials
+        .filter(o::user_id.eq_any(user_ids))
+        .filter(o::confirmed_at.is_not_null())
+        .select(o::user_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}

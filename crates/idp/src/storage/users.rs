@@ -106,15 +106,19 @@ pub struct After {
 pub fn list_in_organisation(
     conn: &mut DbConnection,
     organisation_id: &str,
+    without_staff: bool,
     after: Option<&After>,
     limit: i64,
 ) -> Result<Vec<User>, DbError> {
     let mut query = u::users
-        .filter(u::organisation_id.eq(organisation_id))
+        .filter(u::organisation_id.eq(organisation_id.to_owned()))
         .order((u::created_at.asc(), u::id.asc()))
         .limit(limit)
         .select(User::as_select())
         .into_boxed();
+    if without_staff {
+        query = query.filter(u::role.ne(Role::HccStaff));
+    }
     if let Some(after) = after {
         query = query.filter(
             u::created_at.gt(after.created_at).or(u::created_at
@@ -246,4 +250,17 @@ pub fn find_within(
             .filter(u::role.ne(Role::HccStaff));
     }
     Ok(query.first(conn).optional()?)
+}
+
+/// The addresses of these people, by id (for lists that name them).
+pub fn emails_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, DbError> {
+    Ok(u::users
+        .filter(u::id.eq_any(ids))
+        .select((u::id, u::email))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: the route table, security headers, static assets and the page handlers.
 //! A handler reads the request, calls one journey, and renders; it holds no business rule.
 
+pub mod admin_api;
 pub mod assets;
 pub mod authorize;
 pub mod client_address;
@@ -21,6 +22,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::web::{self, ServiceConfig};
 
 pub fn routes(cfg: &mut ServiceConfig) {
+    admin_api::routes(cfg);
     cfg.service(web::resource("/health/live").route(web::get().to(health::live)))
         .service(web::resource("/health/ready").route(web::get().to(health::ready)))
         .service(web::resource("/static/{file}").route(web::get().to(assets::serve)))

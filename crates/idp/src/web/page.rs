@@ -308,7 +308,10 @@ impl ErrorPage {
             | JourneyError::OtherOrganisation(_)
             | JourneyError::OrganisationMismatch
             | JourneyError::LastSuperuser
-            | JourneyError::RoleNotAssignable => page(
+            | JourneyError::RoleNotAssignable
+            | JourneyError::InvitationClosed
+            | JourneyError::InvalidToken
+            | JourneyError::InvalidClientMetadata(_) => page(
                 StatusCode::BAD_REQUEST,
                 "bad_request_title",
                 &["bad_request_body"],

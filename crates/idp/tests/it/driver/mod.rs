@@ -7,6 +7,7 @@
 //! of each other.
 
 mod admin;
+mod admin_api;
 mod backchannel;
 mod browser;
 mod html;
@@ -16,6 +17,7 @@ mod process;
 mod relying_party;
 
 pub use admin::*;
+pub use admin_api::*;
 pub use backchannel::*;
 pub use browser::*;
 pub use html::*;

@@ -3,8 +3,8 @@
 //! the codes their authenticators show.
 
 use idp::clock::{Clock, ShiftedClock};
-use idp::domain::Language;
 use idp::domain::totp::{TotpSecret, step_at};
+use idp::domain::{Language, Role};
 use reqwest::StatusCode;
 
 use super::mailbox::ReceivedMail;
@@ -98,61 +98,86 @@ pub async fn onboarded_person(app: &TestApp) -> Person {
 /// written straight to the database (one argon2 hash for all).
 pub async fn seed_people(app: &TestApp, count: usize) -> Vec<Person> {
     let org = app.admin().create_organisation("EK88").await;
-    let hash = app
-        .state
+    let hash = strong_hash(app).await;
+    let mut people = Vec::with_capacity(count);
+    for i in 0..count {
+        let email = format!("persoon{i}@ek88.nl");
+        people.push(seed_with_hash(app, &org, &email, Role::Member, &hash).await);
+    }
+    people
+}
+
+/// One active person of `organisation_id` with `role`, the strong password and a confirmed
+/// authenticator, written straight to the database.
+pub async fn seed_person(app: &TestApp, organisation_id: &str, email: &str, role: Role) -> Person {
+    let hash = strong_hash(app).await;
+    seed_with_hash(app, organisation_id, email, role, &hash).await
+}
+
+async fn strong_hash(app: &TestApp) -> String {
+    app.state
         .hasher
         .hash(secrecy::SecretString::from(STRONG))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn seed_with_hash(
+    app: &TestApp,
+    organisation_id: &str,
+    email: &str,
+    role: Role,
+    hash: &str,
+) -> Person {
     let keyring = app.state.keyring.clone();
     let now = app.state.now();
+    let (org, email, hash) = (
+        organisation_id.to_owned(),
+        email.to_owned(),
+        hash.to_owned(),
+    );
     app.state
         .db
         .run(move |conn| {
-            let mut people = Vec::new();
-            for i in 0..count {
-                let email = format!("persoon{i}@ek88.nl");
-                let user = idp::storage::models::User {
-                    id: idp::storage::models::new_id(),
-                    organisation_id: Some(org.clone()),
-                    email: email.clone(),
-                    first_name: None,
-                    last_name: Some(format!("Persoon {i}")),
-                    status: idp::domain::UserStatus::Active,
-                    role: idp::domain::Role::Member,
-                    language: "nl".into(),
+            let user = idp::storage::models::User {
+                id: idp::storage::models::new_id(),
+                organisation_id: Some(org),
+                email: email.clone(),
+                first_name: Some("Test".into()),
+                last_name: Some(email.split('@').next().unwrap_or("x").to_owned()),
+                status: idp::domain::UserStatus::Active,
+                role,
+                language: "nl".into(),
+                created_at: now,
+                updated_at: now,
+                last_login_at: None,
+                blocked_by_staff: false,
+            };
+            idp::storage::users::insert(conn, &user)?;
+            idp::storage::passwords::set(conn, &user.id, &hash, now)?;
+            let secret = TotpSecret::generate();
+            let id = idp::storage::models::new_id();
+            idp::storage::otp::insert_pending(
+                conn,
+                &idp::storage::models::OtpCredential {
+                    secret_sealed: keyring.seal(
+                        secret.as_bytes(),
+                        &idp::journeys::otp_setup::seal_context(&id),
+                    ),
+                    id: id.clone(),
+                    user_id: user.id.clone(),
+                    device_name: None,
                     created_at: now,
-                    updated_at: now,
-                    last_login_at: None,
-                    blocked_by_staff: false,
-                };
-                idp::storage::users::insert(conn, &user)?;
-                idp::storage::passwords::set(conn, &user.id, &hash, now)?;
-                let secret = TotpSecret::generate();
-                let id = idp::storage::models::new_id();
-                idp::storage::otp::insert_pending(
-                    conn,
-                    &idp::storage::models::OtpCredential {
-                        secret_sealed: keyring.seal(
-                            secret.as_bytes(),
-                            &idp::journeys::otp_setup::seal_context(&id),
-                        ),
-                        id: id.clone(),
-                        user_id: user.id.clone(),
-                        device_name: None,
-                        created_at: now,
-                        confirmed_at: None,
-                        last_used_step: None,
-                    },
-                )?;
-                idp::storage::otp::confirm(conn, &id, &user.id, None, now)?;
-                people.push(Person {
-                    email,
-                    password: STRONG.into(),
-                    secret,
-                });
-            }
-            Ok::<_, idp::storage::DbError>(people)
+                    confirmed_at: None,
+                    last_used_step: None,
+                },
+            )?;
+            idp::storage::otp::confirm(conn, &id, &user.id, None, now)?;
+            Ok::<_, idp::storage::DbError>(Person {
+                email,
+                password: STRONG.into(),
+                secret,
+            })
         })
         .await
         .unwrap()

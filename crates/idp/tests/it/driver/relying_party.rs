@@ -222,6 +222,11 @@ impl RelyingParty {
         tokens
     }
 
+    /// Redeems a code bound to [`VERIFIER`], with the registered redirect URI.
+    pub async fn exchange_pkce(&self, code: &str) -> (StatusCode, Value) {
+        json_of(self.redeem(self.auth, code, REDIRECT, Some(VERIFIER)).await).await
+    }
+
     /// Redeems a code obtained without PKCE, with the registered redirect URI.
     pub async fn exchange(&self, code: &str) -> (StatusCode, Value) {
         json_of(self.redeem(self.auth, code, REDIRECT, None).await).await
