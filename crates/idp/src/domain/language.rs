@@ -9,6 +9,15 @@ pub enum Language {
     En,
 }
 
+impl From<Language> for hcc_time::Language {
+    fn from(language: Language) -> Self {
+        match language {
+            Language::Nl => hcc_time::Language::Nl,
+            Language::En => hcc_time::Language::En,
+        }
+    }
+}
+
 impl Language {
     pub const ALL: [Language; 2] = [Language::Nl, Language::En];
 

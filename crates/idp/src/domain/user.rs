@@ -33,6 +33,16 @@ impl Role {
 }
 
 impl Role {
+    /// The role as clients and people read it — the ID token's `role` claim, the admin API
+    /// and the command line: `member`, `superuser`, `hcc-staff` (stored as [`Role::as_str`]).
+    pub fn public_name(self) -> &'static str {
+        match self {
+            Role::HccStaff => "hcc-staff",
+            Role::Superuser => "superuser",
+            Role::Member => "member",
+        }
+    }
+
     /// Superusers (their own organisation) and HCC staff (every organisation) administer
     /// people; they alone may hold the `admin` scope.
     pub fn may_administer(self) -> bool {

@@ -30,6 +30,8 @@ pub struct InvitationMail<'a> {
     pub organisation: &'a str,
     pub link: &'a str,
     pub valid_days: i64,
+    /// When the link stops working, shown in Amsterdam time exactly as the portal lists it.
+    pub expires_at: i64,
 }
 
 /// A security notice to the person (never with a link that logs in).
@@ -87,6 +89,10 @@ impl MailRenderer {
         ctx.insert("organisation", mail.organisation);
         ctx.insert("link", mail.link);
         ctx.insert("valid_days", &mail.valid_days);
+        ctx.insert(
+            "expires",
+            &hcc_time::format_unix(mail.expires_at, language.into()),
+        );
         let subject = self
             .templates
             .text(language, "mail_invitation_subject")
@@ -126,7 +132,7 @@ impl MailRenderer {
         ctx.insert("what", &what.replace("{company}", &self.company));
         ctx.insert(
             "when",
-            &text("notice_when").replace("{when}", &crate::clock::format_utc(when)),
+            &text("notice_when").replace("{when}", &hcc_time::format_unix(when, language.into())),
         );
         let contact = if notice.by_staff() == Some(false) {
             text("notice_contact_superuser")

@@ -171,6 +171,7 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
                         organisation: &organisation_name,
                         link: &link_for_mail,
                         valid_days: (ttl_hours + 23) / 24,
+                        expires_at,
                     },
                 )?;
                 let mail_id = crate::email::enqueue(

@@ -57,7 +57,7 @@ impl UserClaims {
         }
         if scope.contains(ORGANISATION) {
             claims.organisation = organisation;
-            claims.role = Some(user.role.as_str().to_owned());
+            claims.role = Some(user.role.public_name().to_owned());
         }
         claims
     }

@@ -54,9 +54,12 @@ impl ApiError {
                 "invalid-token",
                 "A valid access token is required",
             ),
-            E::NotAllowed | E::BlockedByStaff => {
-                (StatusCode::FORBIDDEN, "forbidden", "Not allowed")
-            }
+            E::NotAllowed => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            E::BlockedByStaff => (
+                StatusCode::FORBIDDEN,
+                "blocked-by-staff",
+                "Blocked by HumanCapitalCare",
+            ),
             E::NotFound | E::UnknownUser | E::UnknownOrganisation => {
                 (StatusCode::NOT_FOUND, "not-found", "Not found")
             }
