@@ -1,27 +1,29 @@
 //! The `idp` binary: parse the command line, load the configuration, run.
 
-use clap::Parser;
+use std::process::ExitCode;
+
 use idp::admin::cli::{Cli, Command, run_admin};
 use idp::config::Settings;
 use idp::startup::{Application, open_database};
 
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     idp::telemetry::init();
-    let cli = Cli::parse();
-    let settings = Settings::load()?;
+    let cli = Cli::parse_args();
+    let settings = Settings::load();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            Application::build(settings, None)
+            Application::build(settings?, None)
                 .await?
                 .run_until_stopped()
                 .await?
         }
         Command::Migrate => {
-            open_database(&settings).await?;
+            open_database(&settings?).await?;
             println!("Database is up to date.");
         }
-        Command::Admin(command) => run_admin(settings, command).await?,
+        // `idp admin` reports its own failures: as text, or as JSON with `--json`.
+        Command::Admin(admin) => return Ok(run_admin(settings, admin).await),
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,16 +1,40 @@
-//! `idp admin client create|list|delete`: OIDC clients registered by HCC staff. The metadata rules
-//! are those of RFC 7591 registration (`oidc::registration::validate_metadata`); only the CLI may
-//! mark a client first-party.
+//! `idp admin client create|list|show|delete`: OIDC clients registered by HCC staff, through the
+//! admin API's journey functions. The metadata rules are those of RFC 7591 registration
+//! (`oidc::registration::validate_metadata`); only staff may mark a client first-party.
 
-use anyhow::bail;
+use clap::Subcommand;
+use serde::Serialize;
 
+use crate::admin::cli::staff;
+use crate::admin::output::{CliError, Output};
+use crate::journeys::JourneyError;
+use crate::journeys::administration;
 use crate::oidc::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, Registered};
-use crate::oidc::registration::{
-    ClientMetadata, RegistrationRules, Via, create_client, validate_metadata,
-};
+use crate::oidc::registration::ClientMetadata;
 use crate::state::IdpState;
-use crate::storage::audit::{self, AuditRecord};
-use crate::storage::{DbError, clients};
+use crate::web::admin_api::wire::{ClientJson, CreatedClient};
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its client_id and, once, its secret.
+    Create(CreateClientArgs),
+    /// List clients (never their secrets).
+    List,
+    /// Show one client (never its secret).
+    Show { client_id: String },
+    /// Delete a client with its codes and tokens.
+    Delete { client_id: String },
+}
+
+/// Runs one `idp admin client …` command.
+pub async fn run(state: &IdpState, command: ClientCommand, out: Output) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Create(args) => create(state, args, out).await,
+        ClientCommand::List => list(state, out).await,
+        ClientCommand::Show { client_id } => show(state, &client_id, out).await,
+        ClientCommand::Delete { client_id } => delete(state, &client_id, out).await,
+    }
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CreateClientArgs {
@@ -74,63 +98,89 @@ impl CreateClientArgs {
 }
 
 /// Registers a client and prints its id and, this once, its secret.
-pub async fn create(state: &IdpState, args: CreateClientArgs) -> anyhow::Result<()> {
+pub async fn create(state: &IdpState, args: CreateClientArgs, out: Output) -> anyhow::Result<()> {
     let first_party = args.first_party;
-    let mut new = validate_metadata(
-        &args.metadata(),
-        RegistrationRules::from_settings(&state.settings.oidc),
-    )?;
-    new.first_party = first_party;
-    let Registered { client, secret } = create_client(state, new, Via::Cli, None).await?;
+    let Registered { client, secret } =
+        administration::create_client(state, &staff(), &args.metadata(), first_party).await?;
+    let answer = CreatedClient {
+        client: client.clone().into(),
+        client_secret: secret.map(|s| s.expose().to_owned()),
+    };
+    out.answer(&answer, || {
+        print_created(&client, answer.client_secret.as_deref())
+    })
+}
+
+fn print_created(client: &Client, secret: Option<&str>) {
     println!("Client {:?} registered.", client.name);
     println!("client_id: {}", client.client_id);
     match secret {
         Some(secret) => {
-            println!("client_secret: {}", secret.expose());
+            println!("client_secret: {secret}");
             println!("Store the secret now: only its hash is kept, it cannot be shown again.");
         }
         None => println!("A public client: no secret; it must use PKCE."),
     }
-    Ok(())
 }
 
 /// One line per client: id, name, auth method, grants, redirect URIs. Never a secret.
-pub async fn list(state: &IdpState) -> anyhow::Result<()> {
-    let rows = state.db.run(clients::list).await?;
-    for client in rows.into_iter().map(Client::from_row) {
-        println!(
-            "{}\t{}\t{}\t{}\t{}",
-            client.client_id,
-            client.name,
-            client.auth_method.as_str(),
-            client.grant_types.join(","),
-            client.redirect_uris.join(" "),
-        );
+pub async fn list(state: &IdpState, out: Output) -> anyhow::Result<()> {
+    let clients = administration::clients(state, &staff()).await?;
+    let lines: Vec<String> = clients.iter().map(row).collect();
+    let json: Vec<ClientJson> = clients.into_iter().map(Into::into).collect();
+    out.answer(&json, || lines.iter().for_each(|l| println!("{l}")))
+}
+
+fn row(client: &Client) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        client.client_id,
+        client.name,
+        client.auth_method.as_str(),
+        client.grant_types.join(","),
+        client.redirect_uris.join(" "),
+    )
+}
+
+/// A client id that names no client, said as the operator typed it.
+fn unknown(client_id: &str) -> impl FnOnce(JourneyError) -> anyhow::Error {
+    move |e| match e {
+        JourneyError::NotFound => CliError::NotFound(format!("no client {client_id:?}")).into(),
+        other => other.into(),
     }
-    Ok(())
+}
+
+async fn show(state: &IdpState, client_id: &str, out: Output) -> anyhow::Result<()> {
+    let client = administration::client(state, &staff(), client_id)
+        .await
+        .map_err(unknown(client_id))?;
+    let line = row(&client);
+    out.answer(&ClientJson::from(client), || println!("{line}"))
+}
+
+/// What `client delete --json` prints.
+#[derive(Debug, Serialize)]
+struct Deleted<'a> {
+    client_id: &'a str,
+    deleted: bool,
 }
 
 /// Deletes a client with its codes and tokens; an unknown id is an error.
-pub async fn delete(state: &IdpState, client_id: &str) -> anyhow::Result<()> {
-    let id = client_id.to_owned();
-    let now = state.now();
-    let deleted = state
-        .db
-        .transaction(move |conn| {
-            let Some(row) = clients::find(conn, &id)? else {
-                return Ok::<_, DbError>(None);
-            };
-            clients::delete(conn, &id)?;
-            let mut record = AuditRecord::success("client_deleted")
-                .details(serde_json::json!({ "name": row.name, "via": Via::Cli.as_str() }));
-            record.client_id = Some(id);
-            audit::record(conn, record, now)?;
-            Ok(Some(row.name))
-        })
-        .await?;
-    match deleted {
-        Some(name) => println!("Client {name:?} ({client_id}) deleted, with its codes and tokens."),
-        None => bail!("no client {client_id:?}"),
-    }
-    Ok(())
+pub async fn delete(state: &IdpState, client_id: &str, out: Output) -> anyhow::Result<()> {
+    let client = administration::client(state, &staff(), client_id)
+        .await
+        .map_err(unknown(client_id))?;
+    administration::delete_client(state, &staff(), client_id)
+        .await
+        .map_err(unknown(client_id))?;
+    let answer = Deleted {
+        client_id,
+        deleted: true,
+    };
+    out.answer(&answer, || {
+        println!(
+            "Client {:?} ({client_id}) deleted, with its codes and tokens.",
+            client.name
+        )
+    })
 }

@@ -312,6 +312,26 @@ pub async fn person(
         .await
 }
 
+/// The person `who` names (the command line names people by address), if within the actor's
+/// reach; HCC staff outside any organisation included.
+pub async fn person_named(
+    state: &IdpState,
+    actor: &Actor,
+    who: impl Into<Who>,
+) -> Result<PersonView, JourneyError> {
+    let (actor, who) = (actor.clone(), who.into());
+    state
+        .db
+        .run(move |conn| {
+            let user =
+                super::account::resolve(conn, &actor, &who)?.ok_or(JourneyError::UnknownUser)?;
+            person_views(conn, vec![user])?
+                .pop()
+                .ok_or(JourneyError::UnknownUser)
+        })
+        .await
+}
+
 /// The person `user_id` of `organisation_id`, as `account`'s actions name them.
 pub fn member(organisation_id: &str, user_id: &str) -> Who {
     Who::Member {
@@ -440,6 +460,25 @@ async fn invitation_by_id(
         .await
 }
 
+/// The invitation `invitation_id` within the actor's reach, whichever organisation (or none,
+/// for HCC staff) it is of: the command line names invitations by id alone.
+pub async fn invitation(
+    state: &IdpState,
+    actor: &Actor,
+    invitation_id: &str,
+) -> Result<InvitationView, JourneyError> {
+    let (actor, id) = (actor.clone(), invitation_id.to_owned());
+    let now = state.now();
+    state
+        .db
+        .run(move |conn| {
+            let invitation = invitations::find_within(conn, actor.reach(), &id)?
+                .ok_or(JourneyError::NotFound)?;
+            Ok(invitation_view(conn, invitation, now)?)
+        })
+        .await
+}
+
 /// A new link for the invitation's person (who has not registered yet); the old link dies.
 pub async fn resend_invitation(
     state: &IdpState,
@@ -509,30 +548,53 @@ pub async fn activity(
                 PAGE_SIZE + 1,
             )?;
             let listed = page(rows, |e| Cursor::at(e.occurred_at, &e.id), |e| e);
-            let mut ids: Vec<String> = Vec::new();
-            for event in &listed.items {
-                ids.extend(event.user_id.clone());
-                ids.extend(by_of(event));
-            }
-            let emails = users::emails_of(conn, &ids)?;
-            let items = listed
-                .items
-                .into_iter()
-                .map(|event| ActivityView {
-                    user_email: event
-                        .user_id
-                        .as_ref()
-                        .and_then(|id| emails.get(id).cloned()),
-                    by_email: by_of(&event).and_then(|id| emails.get(&id).cloned()),
-                    event,
-                })
-                .collect();
             Ok(Page {
-                items,
+                items: with_emails(conn, listed.items)?,
                 next: listed.next,
             })
         })
         .await
+}
+
+/// The audit events of every organisation (and of none), oldest first: what HCC staff read on
+/// the command line.
+pub async fn activity_everywhere(
+    state: &IdpState,
+    actor: &Actor,
+    filter: AuditFilter,
+) -> Result<Vec<ActivityView>, JourneyError> {
+    staff_only(actor)?;
+    state
+        .db
+        .run(move |conn| {
+            let events = audit::list_matching(conn, &filter)?;
+            Ok(with_emails(conn, events)?)
+        })
+        .await
+}
+
+/// The events with the addresses of the people they are about and of who did them.
+fn with_emails(
+    conn: &mut DbConnection,
+    events: Vec<AuditEvent>,
+) -> Result<Vec<ActivityView>, DbError> {
+    let mut ids: Vec<String> = Vec::new();
+    for event in &events {
+        ids.extend(event.user_id.clone());
+        ids.extend(by_of(event));
+    }
+    let emails = users::emails_of(conn, &ids)?;
+    Ok(events
+        .into_iter()
+        .map(|event| ActivityView {
+            user_email: event
+                .user_id
+                .as_ref()
+                .and_then(|id| emails.get(id).cloned()),
+            by_email: by_of(&event).and_then(|id| emails.get(&id).cloned()),
+            event,
+        })
+        .collect())
 }
 
 /// Who did it, as an administrator's action records it.
@@ -621,7 +683,7 @@ pub async fn create_client(
     metadata: &crate::oidc::registration::ClientMetadata,
     first_party: bool,
 ) -> Result<crate::oidc::client::Registered, JourneyError> {
-    use crate::oidc::registration::{RegistrationRules, Via, create_client, validate_metadata};
+    use crate::oidc::registration::{RegistrationRules, create_client, validate_metadata};
     staff_only(actor)?;
     let mut new = validate_metadata(
         metadata,
@@ -629,7 +691,17 @@ pub async fn create_client(
     )
     .map_err(|e| JourneyError::InvalidClientMetadata(e.to_string()))?;
     new.first_party = first_party;
-    Ok(create_client(state, new, Via::AdminApi, None).await?)
+    Ok(create_client(state, new, via(actor), None).await?)
+}
+
+/// Where an administrator's change to the clients came from, for the audit log: the command
+/// line acts as staff without an account, the admin API always for a person.
+fn via(actor: &Actor) -> crate::oidc::registration::Via {
+    use crate::oidc::registration::Via;
+    match actor.user_id() {
+        None => Via::Cli,
+        Some(_) => Via::AdminApi,
+    }
 }
 
 /// Deletes a client with its codes and tokens.
@@ -640,6 +712,7 @@ pub async fn delete_client(
 ) -> Result<(), JourneyError> {
     staff_only(actor)?;
     let (id, by) = (client_id.to_owned(), actor.user_id().map(str::to_owned));
+    let via = via(actor).as_str();
     let now = state.now();
     state
         .db
@@ -649,7 +722,7 @@ pub async fn delete_client(
             };
             crate::storage::clients::delete(conn, &id)?;
             let mut record = AuditRecord::success("client_deleted")
-                .details(serde_json::json!({ "name": row.name, "by": by, "via": "admin_api" }));
+                .details(serde_json::json!({ "name": row.name, "by": by, "via": via }));
             record.client_id = Some(id);
             audit::record(conn, record, now)?;
             Ok(())

@@ -113,6 +113,31 @@ pub struct AuditFilter {
     pub until: Option<UnixTime>,
 }
 
+/// The audit events of every organisation (and of none), oldest first, as `filter` says: what
+/// HCC staff read on the command line.
+pub fn list_matching(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditEvent>, DbError> {
+    let mut query = a::audit_events
+        .order((a::occurred_at.asc(), a::id.asc()))
+        .select(AuditEvent::as_select())
+        .into_boxed();
+    if let Some(user) = &filter.user_id {
+        query = query.filter(a::user_id.eq(user.clone()));
+    }
+    if let Some(event) = &filter.event {
+        query = query.filter(a::event.eq(event.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(a::occurred_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(a::occurred_at.lt(until));
+    }
+    Ok(query.load(conn)?)
+}
+
 /// An organisation's audit events, newest first, `limit` at most after `after` (a place in
 /// that order: older than it).
 pub fn list_for_organisation(

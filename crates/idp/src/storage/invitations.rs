@@ -87,6 +87,23 @@ pub fn find_in_organisation(
         .optional()?)
 }
 
+/// The invitation `id` if within `reach` (`None`: any organisation's, or none's; else only
+/// that organisation's): both are conditions of the one query.
+pub fn find_within(
+    conn: &mut DbConnection,
+    reach: Option<&str>,
+    id: &str,
+) -> Result<Option<Invitation>, DbError> {
+    let mut query = i::invitations
+        .find(id.to_owned())
+        .select(Invitation::as_select())
+        .into_boxed();
+    if let Some(own) = reach {
+        query = query.filter(i::organisation_id.eq(own.to_owned()));
+    }
+    Ok(query.first(conn).optional()?)
+}
+
 /// Withdraws a link that is still open; false when it was used or withdrawn already.
 pub fn revoke(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, DbError> {
     Ok(diesel::update(

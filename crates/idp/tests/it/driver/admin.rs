@@ -4,6 +4,7 @@
 //! back-channel notices. Named after the actions, so the admin API can take the CLI's place.
 
 use idp::admin::clients::CreateClientArgs;
+use idp::admin::output::Output;
 use idp::domain::{Email, Language, OrganisationName, PersonName, Role};
 use idp::journeys::JourneyError;
 use idp::journeys::account::{self, Actor};
@@ -104,17 +105,17 @@ impl Admin<'_> {
 
     /// `idp admin client create`.
     pub async fn create_client(&self, args: CreateClientArgs) -> anyhow::Result<()> {
-        idp::admin::clients::create(&self.app.state, args).await
+        idp::admin::clients::create(&self.app.state, args, Output::Text).await
     }
 
     /// `idp admin client list`.
     pub async fn list_clients(&self) -> anyhow::Result<()> {
-        idp::admin::clients::list(&self.app.state).await
+        idp::admin::clients::list(&self.app.state, Output::Text).await
     }
 
     /// `idp admin client delete`.
     pub async fn delete_client(&self, client_id: &str) -> anyhow::Result<()> {
-        idp::admin::clients::delete(&self.app.state, client_id).await
+        idp::admin::clients::delete(&self.app.state, client_id, Output::Text).await
     }
 
     /// The whole audit log, oldest first.

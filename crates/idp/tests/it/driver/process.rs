@@ -1,12 +1,16 @@
 //! The `idp` binary as operators run it: started in a process of its own on a fresh database
-//! (configured by `IDP_*` variables only), its log read line by line from stderr.
+//! (configured by `IDP_*` variables only), its log read line by line from stderr; and
+//! `idp admin …` as HCC staff run it on the server ([`AdminCli`]), against a test app's database.
 
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr};
 
-use crate::helpers::{Backend, TestDatabase};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp, TestDatabase};
 
 pub struct IdpProcess {
     pub address: String,
@@ -89,5 +93,120 @@ impl IdpProcess {
             self.log.push('\n');
         }
         self.log
+    }
+}
+
+/// `idp admin …` run as a process of its own on the server of a [`TestApp`]: the same database,
+/// master key, issuer and SMTP sink, configured by `IDP_*` variables only.
+pub struct AdminCli {
+    env: Vec<(&'static str, String)>,
+    _dir: tempfile::TempDir,
+}
+
+/// What one command did.
+#[derive(Debug)]
+pub struct CliRun {
+    /// The exit code (`None`: ended by a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliRun {
+    pub fn succeeded(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+impl TestApp {
+    /// The command line on this app's server.
+    pub fn admin_cli(&self) -> AdminCli {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = &self.state.settings;
+        let key = settings.secrets.encryption_key.as_ref().unwrap();
+        let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let env = vec![
+            ("IDP_CONFIG_DIR", path("config")),
+            ("IDP_DATA_DIR", path("data")),
+            ("IDP_ISSUER", settings.issuer.clone()),
+            ("IDP_DATABASE__URL", settings.database.url.clone()),
+            ("IDP_DATABASE__POOL_SIZE", "2".to_owned()),
+            (
+                "IDP_SECRETS__ENCRYPTION_KEY",
+                key.expose_secret().to_owned(),
+            ),
+            ("IDP_MAIL__TRANSPORT", "smtp".to_owned()),
+            ("IDP_MAIL__SMTP__HOST", "127.0.0.1".to_owned()),
+            ("IDP_MAIL__SMTP__PORT", settings.mail.smtp.port.to_string()),
+            ("IDP_MAIL__SMTP__TLS", "none".to_owned()),
+            ("IDP_MAIL__SMTP__TIMEOUT_SECONDS", "2".to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+        ];
+        AdminCli { env, _dir: dir }
+    }
+}
+
+impl AdminCli {
+    /// `idp admin <args>`, to its end (at most a minute).
+    pub async fn run(&self, args: &[&str]) -> CliRun {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_idp"));
+        command
+            .arg("admin")
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+            .await
+            .unwrap_or_else(|_| panic!("`idp admin {}` did not end", args.join(" ")))
+            .unwrap();
+        CliRun {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `idp admin --json <args>`, which must succeed: its stdout, one JSON document.
+    pub async fn json(&self, args: &[&str]) -> Value {
+        let run = self.run_json(args).await;
+        assert!(
+            run.succeeded(),
+            "`idp admin --json {}` failed: {run:?}",
+            args.join(" ")
+        );
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`idp admin --json {}` printed no single JSON document ({e}): {:?}",
+                args.join(" "),
+                run.stdout
+            )
+        })
+    }
+
+    /// `idp admin --json <args>`, which must fail: its exit code and the failure document
+    /// (`{"error", "detail"}`, the last line on stderr). Nothing goes to stdout.
+    pub async fn json_failure(&self, args: &[&str]) -> (i32, Value) {
+        let run = self.run_json(args).await;
+        let code = run.code.expect("an exit code");
+        assert_ne!(
+            code,
+            0,
+            "`idp admin --json {}` succeeded: {run:?}",
+            args.join(" ")
+        );
+        assert_eq!(run.stdout, "", "a failure prints no answer");
+        let last = run.stderr.lines().rev().find(|l| !l.trim().is_empty());
+        let failure = last
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("no failure document on stderr: {:?}", run.stderr));
+        (code, failure)
+    }
+
+    async fn run_json(&self, args: &[&str]) -> CliRun {
+        let mut with_flag = vec!["--json"];
+        with_flag.extend_from_slice(args);
+        self.run(&with_flag).await
     }
 }
