@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_api;
+mod cli;
 mod consent;
 mod driver;
 mod errors;
@@ -13,6 +14,7 @@ mod oidc;
 mod oidc_rules;
 mod onboarding;
 mod outbox;
+mod portal;
 mod recovery;
 mod registration;
 mod sessions;

@@ -13,6 +13,7 @@ mod browser;
 mod html;
 mod mailbox;
 mod people;
+mod portal;
 mod process;
 mod relying_party;
 
@@ -23,5 +24,6 @@ pub use browser::*;
 pub use html::*;
 pub use mailbox::*;
 pub use people::*;
+pub use portal::*;
 pub use process::*;
 pub use relying_party::*;
