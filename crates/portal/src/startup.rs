@@ -49,7 +49,9 @@ impl Application {
                 .add(("Content-Security-Policy", csp.clone()))
                 .add(("X-Content-Type-Options", "nosniff"))
                 .add(("X-Frame-Options", "DENY"))
-                .add(("Referrer-Policy", "no-referrer"))
+                // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the
+                // portal's own form posts, which the CSRF check refuses.
+                .add(("Referrer-Policy", "same-origin"))
                 .add(("Cross-Origin-Opener-Policy", "same-origin"));
             if hsts {
                 headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));

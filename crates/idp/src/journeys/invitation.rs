@@ -189,7 +189,7 @@ pub async fn invite(state: &IdpState, command: InviteCommand) -> Result<Invited,
                         .organisation(command.organisation_id.as_deref())
                         .details(serde_json::json!({
                             "invitation_id": invitation.id,
-                            "invited_by": invitation.invited_by,
+                            "by": invitation.invited_by,
                             "role": command.role.as_str(),
                             "expires_at": expires_at,
                         })),

@@ -74,7 +74,15 @@ async fn the_green_button_leads_through_the_idp_to_the_dashboard(backend: Backen
     let app = spawn_app(backend).await;
     let ek = ek88(&app).await;
     let browser = app.browser();
-    let landing = browser.page(&ek.portal.url("/")).await;
+    let response = browser.get(&ek.portal.url("/")).await;
+    // Browsers send the page's origin with its own form posts (no-referrer would make it
+    // `null`, which the CSRF check refuses).
+    assert_eq!(response.headers()["referrer-policy"], "same-origin");
+    let landing = response.text().await.unwrap();
+    assert_eq!(
+        attr(&landing, "meta[name=referrer]", "content").as_deref(),
+        Some("same-origin")
+    );
     assert!(landing.contains("HumanCapitalCare Werkgeverportaal"));
     assert_eq!(
         text_of(&landing, "form[action='/login'] button"),
@@ -810,6 +818,35 @@ async fn the_activity_lists_what_was_done_filtered_by_person_and_type(backend: B
     assert_eq!(text_of(&filtered, "td[data-label='Wat']"), ["Geblokkeerd"]);
     let by = text_of(&filtered, "td[data-label='Door']").join(" ");
     assert!(by.contains(&ek.superuser.email), "{by}");
+    // An invitation names who sent it; a login is the person's own doing.
+    let response = ek
+        .portal
+        .act(
+            &browser,
+            &manage(&ek),
+            &format!("{}/uitnodigen", manage(&ek)),
+            &[("email", "collega@ek88.nl"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let invited = browser
+        .page(
+            &ek.portal
+                .url(&format!("{activity}?soort=invitation_created")),
+        )
+        .await;
+    assert_eq!(
+        text_of(&invited, "td[data-label='Door']"),
+        [ek.superuser.email.clone()]
+    );
+    let logins = browser
+        .page(&ek.portal.url(&format!("{activity}?soort=login")))
+        .await;
+    assert!(
+        text_of(&logins, "td[data-label='Door']")
+            .iter()
+            .all(|b| b == "zelf")
+    );
 }
 
 // HCC staff.

@@ -14,6 +14,25 @@ use crate::error::PortalError;
 use crate::state::PortalState;
 
 /// The event types offered in the filter, in the order people think of them.
+/// What people do themselves; any other event without a named administrator was done by
+/// HumanCapitalCare on the server (the command line).
+const OWN_DOINGS: &[&str] = &[
+    "login",
+    "login_password",
+    "logout",
+    "registration",
+    "otp_setup",
+    "otp_locked",
+    "password_locked",
+    "password_reset_requested",
+    "password_reset_completed",
+    "invitation_used",
+    "consent_granted",
+    "consent_denied",
+    "refresh_token_reused",
+    "code_replayed",
+];
+
 const TYPES: &[&str] = &[
     "login",
     "logout",
@@ -111,8 +130,10 @@ pub async fn show(
             by: match (&e.by_email, &e.by) {
                 (Some(email), _) => email.clone(),
                 (None, Some(_)) => "—".into(),
-                (None, None) if e.user_id.is_some() => page.text("by_person_self"),
-                (None, None) => "—".into(),
+                (None, None) if OWN_DOINGS.contains(&e.event.as_str()) => {
+                    page.text("by_person_self")
+                }
+                (None, None) => page.text("company"),
             },
             address: e.ip_address.clone().unwrap_or_else(|| "—".into()),
             outcome: page.text(if e.outcome == "failure" {
