@@ -85,20 +85,49 @@ pub fn parse_time(input: &str, now: UnixTime) -> Option<UnixTime> {
         };
         return Some(now - n * factor);
     }
-    let (date, time) = s.trim_end_matches('Z').split_once('T').unwrap_or((s, ""));
+    let (date, time) = s.split_once(['T', 't', ' ']).unwrap_or((s, ""));
     let mut parts = date.split('-').map(|p| p.parse::<i64>().ok());
     let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    let mut clock = time
-        .split(':')
-        .filter(|p| !p.is_empty())
-        .map(|p| p.parse::<i64>().ok());
-    let h = clock.next().flatten().unwrap_or(0);
-    let min = clock.next().flatten().unwrap_or(0);
-    let sec = clock.next().flatten().unwrap_or(0);
-    Some(days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60 + sec)
+    let (clock, offset) = split_offset(time)?;
+    let mut fields = clock.split(':').filter(|_| !clock.is_empty());
+    let mut field = |max: i64| -> Option<i64> {
+        match fields.next() {
+            None => Some(0),
+            // Fractions of a second are dropped.
+            Some(f) => f
+                .split('.')
+                .next()
+                .and_then(|f| f.parse::<i64>().ok())
+                .filter(|v| (0..=max).contains(v)),
+        }
+    };
+    let (h, min, sec) = (field(23)?, field(59)?, field(60)?);
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60 + sec - offset)
+}
+
+/// `HH:MM[:SS]` and its offset from UTC in seconds (RFC 3339: `Z`, `+01:00`, `-05:30`; none is
+/// UTC).
+fn split_offset(time: &str) -> Option<(&str, i64)> {
+    if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        return Some((clock, 0));
+    }
+    let Some(at) = time.rfind(['+', '-']) else {
+        return Some((time, 0));
+    };
+    let (clock, zone) = time.split_at(at);
+    let sign = if zone.starts_with('-') { -1 } else { 1 };
+    let (h, m) = zone[1..].split_once(':')?;
+    let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+    if h > 23 || m > 59 {
+        return None;
+    }
+    Some((clock, sign * (h * 3600 + m * 60)))
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -136,5 +165,21 @@ mod tests {
         assert_eq!(parse_time("24h", 100_000), Some(13_600));
         assert_eq!(parse_time("1795000000", 0), Some(1_795_000_000));
         assert_eq!(parse_time("yesterday", 0), None);
+        // RFC 3339 offsets and fractions, as the admin API's `since`/`until` take them.
+        assert_eq!(
+            parse_time("2026-11-18T12:06:40+01:00", 0),
+            Some(1_795_000_000)
+        );
+        assert_eq!(
+            parse_time("2026-11-18T06:06:40-05:00", 0),
+            Some(1_795_000_000)
+        );
+        assert_eq!(
+            parse_time("2026-11-18T11:06:40.250Z", 0),
+            Some(1_795_000_000)
+        );
+        assert_eq!(parse_time("2026-11-18T25:00:00Z", 0), None);
+        assert_eq!(parse_time("2026-11-18Txx:00Z", 0), None);
+        assert_eq!(parse_time("2026-11-18T10:00+1", 0), None);
     }
 }

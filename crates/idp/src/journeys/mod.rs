@@ -71,7 +71,9 @@ pub enum JourneyError {
     AlreadyRegistered(Email),
     #[error("unknown organisation")]
     UnknownOrganisation,
-    #[error("{0} already has an account in another organisation")]
+    /// Said exactly as [`JourneyError::AlreadyRegistered`]: a superuser learns nothing about
+    /// other organisations.
+    #[error("{0} already has an account")]
     OtherOrganisation(Email),
     #[error("everyone but HCC staff belongs to an organisation")]
     OrganisationMismatch,

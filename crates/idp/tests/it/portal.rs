@@ -837,7 +837,7 @@ async fn the_activity_lists_what_was_done_filtered_by_person_and_type(backend: B
         .await;
     assert_eq!(
         text_of(&invited, "td[data-label='Door']"),
-        [ek.superuser.email.clone()]
+        [ek.superuser.email.as_str()]
     );
     let logins = browser
         .page(&ek.portal.url(&format!("{activity}?soort=login")))

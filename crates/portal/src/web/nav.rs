@@ -1,6 +1,6 @@
 //! The header of the signed-in pages: who is signed in, **Dashboard**, **Gebruikers beheren**
-//! (superusers and staff only), **Mijn account** (the IdP's account page) and **Uitloggen**;
-//! and how roles and statuses read.
+//! (superusers and staff only) and **Uitloggen**; and how roles and statuses read. (**Mijn
+//! account** joins when the IdP serves the person's account page.)
 
 use tera::Context;
 
@@ -12,18 +12,15 @@ use crate::oidc::login::Person;
 struct Nav {
     name: String,
     manage: bool,
-    account_url: String,
     current: &'static str,
 }
 
 pub fn insert(ctx: &mut Context, page: &Page, person: &Person, current: &'static str) {
-    let issuer = page.state.settings.idp.issuer.trim_end_matches('/');
     ctx.insert(
         "nav",
         &Nav {
             name: super::dashboard::display_name(person),
             manage: may_manage(person),
-            account_url: format!("{issuer}/account"),
             current,
         },
     );
