@@ -1,8 +1,11 @@
 //! Project automation, run as `cargo xtask <command>` (an alias in .cargo/config.toml).
 //!
 //! - `cargo xtask test`: everything CI checks (libpq, fmt, clippy, PostgreSQL, tests).
-//! - `cargo xtask demo`: the quick start: the IdP on SQLite with an invited EK88 superuser.
+//! - `cargo xtask demo`: the quick start: the IdP on SQLite and the portal, with an invited EK88
+//!   superuser.
+//! - `cargo xtask bench`: the IdP against the limits of its own work (docs/benchmarks.md).
 
+mod bench;
 mod demo;
 mod postgres;
 mod system;
@@ -25,8 +28,13 @@ Commands:
                               PostgreSQL: IDP_TEST_PG_URL or DATABASE_URL (an admin URL; the
                               tests create their own databases), else 127.0.0.1:5432,
                               else a throwaway cluster in a temp dir.
-  demo                        Build and start the IdP on SQLite (./data), create the
+  demo                        Build and start the IdP on SQLite (./data) and the employer
+                              portal (registered as a client if missing), create the
                               organisation EK88, invite its superuser, print the link.
+  bench [--quick]             Release builds of the IdP and crates/bench, PostgreSQL as for
+                              `test`, then the IdP under load against the limits of its work
+                              on the same cores; writes docs/benchmarks.md (--quick: a smoke
+                              run of a few seconds that writes nothing).
   help                        This text.
 ";
 
@@ -39,6 +47,7 @@ fn main() -> ExitCode {
             test::run_all(&test::Options::parse(rest))
         }),
         "demo" => report(demo::run_demo()),
+        "bench" => timed("cargo xtask bench", || bench::run_bench(&rest)),
         // Hidden: checks the throwaway-cluster path of `test` in isolation.
         "pg-throwaway-check" => timed("pg-throwaway-check", postgres::throwaway_check),
         // Internal: started by a throwaway cluster, cleans it up if xtask gets killed.
