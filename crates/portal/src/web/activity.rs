@@ -175,7 +175,7 @@ pub async fn show(
     let person = signed_in.person().await;
     let title = format!("{} – {}", page.text("activity_title"), organisation.name);
     let mut ctx = page.context(&title);
-    nav::insert(&mut ctx, page, &person, "manage");
+    nav::insert(&mut ctx, &person, "manage");
     ctx.insert("organisation", &organisation);
     ctx.insert("events", &rows);
     ctx.insert("people", &people_choices);

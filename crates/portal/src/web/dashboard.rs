@@ -57,7 +57,7 @@ pub async fn show(req: HttpRequest, state: Data<PortalState>) -> Result<HttpResp
     let chart = absenteeism::chart_svg(&overview, &labels, &page.text("absence_chart_title"));
 
     let mut ctx = page.context(&organisation);
-    nav::insert(&mut ctx, page, &person, "dashboard");
+    nav::insert(&mut ctx, &person, "dashboard");
     ctx.insert("organisation", &organisation);
     ctx.insert(
         "signed_in_as",

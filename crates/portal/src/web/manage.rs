@@ -93,7 +93,7 @@ async fn organisations_page(
         .collect();
     let person = signed_in.person().await;
     let mut ctx = page.context(&page.text("organisations_title"));
-    nav::insert(&mut ctx, page, &person, "manage");
+    nav::insert(&mut ctx, &person, "manage");
     ctx.insert("organisations", &rows);
     ctx.insert("flash", &signed_in.take_flash().await);
     let (value, errors) = match name_error {
@@ -310,7 +310,7 @@ async fn manage_page(
         .collect();
     let title = format!("{} – {}", page.text("manage_title"), organisation.name);
     let mut ctx = page.context(&title);
-    nav::insert(&mut ctx, page, &person, "manage");
+    nav::insert(&mut ctx, &person, "manage");
     ctx.insert("organisation", &organisation);
     ctx.insert("people", &rows);
     ctx.insert("invitations", &invitation_rows);

@@ -15,7 +15,7 @@ struct Nav {
     current: &'static str,
 }
 
-pub fn insert(ctx: &mut Context, page: &Page, person: &Person, current: &'static str) {
+pub fn insert(ctx: &mut Context, person: &Person, current: &'static str) {
     ctx.insert(
         "nav",
         &Nav {
