@@ -1,12 +1,16 @@
 //! Small cryptographic building blocks: random tokens stored as hashes, AES-256-GCM sealing of
 //! secrets at rest, keyed MACs, constant-time comparison, and the bounded argon2id hasher.
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Argon2, Params};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -14,7 +18,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// A bearer secret handed to a person or client (invitation link, reset link, session cookie).
 /// 256 random bits, URL-safe; only its hash is stored.
@@ -141,19 +145,27 @@ fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
     hmac_sha256(master, label)
 }
 
-/// argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1). At most `concurrency` hashes run
-/// at once on the blocking pool; further requests queue, so a burst of logins cannot starve the
-/// machine of memory or the async workers of threads.
+/// argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1) on a fixed set of hasher threads
+/// (`argon2-0` …, one per core by default), never on the async workers or the blocking pool. Each
+/// thread reuses one working memory for every hash and gives it back after [`IDLE_RELEASE`]
+/// without work, so a burst of logins costs `concurrency` × 19 MiB at most and nothing after it.
+/// At most `concurrency` hashes are queued or running: further requests wait for a slot.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
+    /// One permit per hasher thread; a free permit means an idle thread (see [`Lease`]).
     permits: Arc<Semaphore>,
-    params: Params,
+    idle: Arc<Mutex<Vec<HasherThread>>>,
+    load: Arc<Load>,
+    threads: usize,
 }
 
 impl std::fmt::Debug for PasswordHasherPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordHasherPool")
+            .field("threads", &self.threads)
             .field("available", &self.permits.available_permits())
+            .field("running", &self.load.running.load(Ordering::Relaxed))
+            .field("peak", &self.load.peak.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -166,42 +178,56 @@ pub enum HashError {
     Closed,
 }
 
+/// How long a hasher thread keeps its working memory without work. Long enough to span the
+/// pauses within a burst of logins, short enough that the memory is back soon after it.
+const IDLE_RELEASE: Duration = Duration::from_secs(15);
+
 impl PasswordHasherPool {
-    /// Also computes the dummy hash now, so the first login for an unknown address takes no
-    /// longer than any other.
+    /// Starts `concurrency` hasher threads (0: one per core). Their memory is allocated on each
+    /// thread's first hash, so an idle server holds none.
     pub fn new(concurrency: usize) -> Self {
-        let _ = dummy_hash();
         let concurrency = if concurrency == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             concurrency
         };
+        let params = Params::default();
+        let dummy: Arc<str> = dummy_hash(&params).into();
+        let load = Arc::new(Load::default());
+        let mut threads = Vec::with_capacity(concurrency);
+        for index in 0..concurrency {
+            // Capacity 1: a thread serves one slot at a time (see `HashSlot::send`).
+            let (jobs, queue) = mpsc::sync_channel(1);
+            let hasher = Hasher {
+                params: params.clone(),
+                dummy: dummy.clone(),
+                load: load.clone(),
+            };
+            match std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || hasher.run(&queue))
+            {
+                Ok(_) => threads.push(HasherThread { jobs }),
+                Err(error) => tracing::error!(%error, "could not start an argon2 hasher thread"),
+            }
+        }
+        let permits = Arc::new(Semaphore::new(threads.len()));
+        if threads.is_empty() {
+            permits.close();
+        }
         Self {
-            permits: Arc::new(Semaphore::new(concurrency)),
-            params: Params::default(),
+            permits,
+            threads: threads.len(),
+            idle: Arc::new(Mutex::new(threads)),
+            load,
         }
     }
 
-    fn argon2(params: Params) -> Argon2<'static> {
-        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-    }
-
     pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| HashError::Closed)?;
-        let params = self.params.clone();
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
-            Self::argon2(params)
-                .hash_password(password.expose_secret().as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| HashError::Hash(e.to_string()))
-        })
-        .await
-        .map_err(|_| HashError::Closed)?
+        let slot = self.slot().await?;
+        let (reply, answer) = oneshot::channel();
+        slot.send(Job::Hash { password, reply })?;
+        answer.await.map_err(|_| HashError::Closed)?
     }
 
     /// Verifies against a stored PHC string. With `None` (unknown account) a dummy hash is
@@ -224,17 +250,22 @@ impl PasswordHasherPool {
             .acquire_owned()
             .await
             .map_err(|_| HashError::Closed)?;
+        // The permit guarantees an idle thread; the most recently used one still has its memory.
+        let thread = lock(&self.idle).pop().ok_or(HashError::Closed)?;
         Ok(HashSlot {
-            _permit: permit,
-            params: self.params.clone(),
+            lease: Arc::new(Lease {
+                thread: Some(thread),
+                idle: self.idle.clone(),
+                _permit: permit,
+            }),
         })
     }
 }
 
-/// One of the pool's hashing slots (see [`PasswordHasherPool::slot`]); released when dropped.
+/// One of the pool's hashing slots (see [`PasswordHasherPool::slot`]), with a hasher thread of
+/// its own, so its hash never waits for a thread; released when dropped.
 pub struct HashSlot {
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    params: Params,
+    lease: Arc<Lease>,
 }
 
 impl HashSlot {
@@ -244,36 +275,286 @@ impl HashSlot {
         password: SecretString,
         stored: Option<String>,
     ) -> Result<bool, HashError> {
-        let params = self.params.clone();
-        tokio::task::spawn_blocking(move || {
-            let (phc, real) = match stored {
-                Some(phc) => (phc, true),
-                None => (dummy_hash().to_owned(), false),
-            };
-            let parsed = PasswordHash::new(&phc).map_err(|e| HashError::Hash(e.to_string()))?;
-            let ok = PasswordHasherPool::argon2(params)
-                .verify_password(password.expose_secret().as_bytes(), &parsed)
-                .is_ok();
-            Ok(ok && real)
-        })
-        .await
-        .map_err(|_| HashError::Closed)?
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Verify {
+            password,
+            stored,
+            reply,
+        })?;
+        answer.await.map_err(|_| HashError::Closed)?
+    }
+
+    fn send(&self, job: Job) -> Result<(), HashError> {
+        let thread = self.lease.thread.as_ref().ok_or(HashError::Closed)?;
+        // The job holds the lease too: a request abandoned mid-hash keeps its thread and permit
+        // until the hash is done, so no other slot is ever handed a busy thread. Only the same
+        // slot hashing twice at once can find the queue full.
+        thread
+            .jobs
+            .try_send((job, self.lease.clone()))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => HashError::Hash("this slot is already hashing".into()),
+                TrySendError::Disconnected(_) => HashError::Closed,
+            })
     }
 }
 
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        PasswordHasherPool::argon2(Params::default())
-            .hash_password(b"not a real password, only for timing", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
+/// A hasher thread lent to one slot. Returned to the pool, and its permit released, when the
+/// slot and every job it sent are done.
+struct Lease {
+    thread: Option<HasherThread>,
+    idle: Arc<Mutex<Vec<HasherThread>>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Before the permit (a later field) is released, so a permit always finds a thread.
+        if let Some(thread) = self.thread.take() {
+            lock(&self.idle).push(thread);
+        }
+    }
+}
+
+/// The pool's end of one hasher thread's queue. When the pool and its slots are gone, the queue
+/// closes and the thread ends.
+struct HasherThread {
+    jobs: SyncSender<(Job, Arc<Lease>)>,
+}
+
+enum Job {
+    Hash {
+        password: SecretString,
+        reply: oneshot::Sender<Result<String, HashError>>,
+    },
+    Verify {
+        password: SecretString,
+        stored: Option<String>,
+        reply: oneshot::Sender<Result<bool, HashError>>,
+    },
+}
+
+enum Answer {
+    Hash(
+        oneshot::Sender<Result<String, HashError>>,
+        Result<String, HashError>,
+    ),
+    Verify(
+        oneshot::Sender<Result<bool, HashError>>,
+        Result<bool, HashError>,
+    ),
+}
+
+impl Answer {
+    /// A caller that gave up waiting is no longer there to hear it.
+    fn send(self) {
+        match self {
+            Answer::Hash(to, answer) => {
+                let _ = to.send(answer);
+            }
+            Answer::Verify(to, answer) => {
+                let _ = to.send(answer);
+            }
+        }
+    }
+}
+
+/// Hashes running now and the most at once since start.
+#[derive(Default)]
+struct Load {
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// What one hasher thread owns.
+struct Hasher {
+    params: Params,
+    dummy: Arc<str>,
+    load: Arc<Load>,
+}
+
+impl Hasher {
+    fn run(self, queue: &Receiver<(Job, Arc<Lease>)>) {
+        let mut memory = Vec::new();
+        loop {
+            let next = if memory.is_empty() {
+                queue.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                queue.recv_timeout(IDLE_RELEASE)
+            };
+            let (job, lease) = match next {
+                Ok(next) => next,
+                Err(RecvTimeoutError::Timeout) => {
+                    memory = Vec::new();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let running = self.load.running.fetch_add(1, Ordering::Relaxed) + 1;
+            self.load.peak.fetch_max(running, Ordering::Relaxed);
+            // A panic drops the reply (the caller sees `Closed`) but must not end the thread,
+            // or every request lent this thread would fail from then on.
+            let answer =
+                std::panic::catch_unwind(AssertUnwindSafe(|| self.serve(job, &mut memory)));
+            self.load.running.fetch_sub(1, Ordering::Relaxed);
+            // Done before the caller hears: once it drops its slot, the thread is free again.
+            drop(lease);
+            match answer {
+                Ok(answer) => answer.send(),
+                Err(_) => {
+                    tracing::error!("an argon2 hash panicked");
+                    memory = Vec::new();
+                }
+            }
+        }
+    }
+
+    fn serve(&self, job: Job, memory: &mut Vec<Block>) -> Answer {
+        match job {
+            Job::Hash { password, reply } => Answer::Hash(
+                reply,
+                self.hash(password.expose_secret().as_bytes(), memory),
+            ),
+            Job::Verify {
+                password,
+                stored,
+                reply,
+            } => {
+                let (phc, real) = match &stored {
+                    Some(phc) => (phc.as_str(), true),
+                    None => (&*self.dummy, false),
+                };
+                let ok = self.verify(password.expose_secret().as_bytes(), phc, memory);
+                Answer::Verify(reply, ok.map(|ok| ok && real))
+            }
+        }
+    }
+
+    fn hash(&self, password: &[u8], memory: &mut Vec<Block>) -> Result<String, HashError> {
+        let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let len = self
+            .params
+            .output_len()
+            .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let out = out
+            .get_mut(..len)
+            .ok_or_else(|| HashError::Hash("output too long".into()))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        self.compute(&argon2, password, &salt, out, memory)
+            .map_err(|e| HashError::Hash(e.to_string()))?;
+        phc_string(&self.params, &salt, out).map_err(|e| HashError::Hash(e.to_string()))
+    }
+
+    /// As argon2's own `verify_password`: the stored string's algorithm, version, parameters and
+    /// output length. A stored value that is not a PHC string is an error; one that cannot match
+    /// (unknown algorithm, parameters argon2 refuses) is a wrong password.
+    fn verify(
+        &self,
+        password: &[u8],
+        phc: &str,
+        memory: &mut Vec<Block>,
+    ) -> Result<bool, HashError> {
+        let stored = PasswordHash::new(phc).map_err(|e| HashError::Hash(e.to_string()))?;
+        Ok(self.matches(password, &stored, memory).unwrap_or(false))
+    }
+
+    fn matches(
+        &self,
+        password: &[u8],
+        stored: &PasswordHash<'_>,
+        memory: &mut Vec<Block>,
+    ) -> Option<bool> {
+        let (salt, expected) = (stored.salt?, stored.hash.as_ref()?);
+        let algorithm = Algorithm::try_from(stored.algorithm).ok()?;
+        let version = match stored.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(stored).ok()?;
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let salt = salt.decode_b64(&mut salt_bytes).ok()?;
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let out = out.get_mut(..expected.len())?;
+        let argon2 = Argon2::new(algorithm, version, params);
+        self.compute(&argon2, password, salt, out, memory).ok()?;
+        Some(out.ct_eq(expected.as_bytes()).into())
+    }
+
+    /// Runs one hash in the thread's memory, allocating that on its first use. A stored hash
+    /// made with more memory than the pool's parameters (an older setting) gets its own, for
+    /// that hash only; one made with less fits in the thread's (argon2 uses the first blocks).
+    fn compute(
+        &self,
+        argon2: &Argon2<'_>,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+        memory: &mut Vec<Block>,
+    ) -> argon2::Result<()> {
+        let own = self.params.block_count();
+        let needed = argon2.params().block_count();
+        if needed > own {
+            return argon2.hash_password_into_with_memory(
+                password,
+                salt,
+                out,
+                argon2_memory(needed),
+            );
+        }
+        if memory.len() < own {
+            *memory = argon2_memory(own);
+        }
+        argon2.hash_password_into_with_memory(password, salt, out, &mut *memory)
+    }
+}
+
+/// glibc raises its mmap threshold to the size of each mmapped block it frees, up to 32 MiB on
+/// 64-bit (`DEFAULT_MMAP_THRESHOLD_MAX`): from the second 19 MiB allocation on, the memory
+/// comes from a heap, which gives freed memory back only from its top and only above twice that
+/// threshold, so it stays resident. Reserving more than 32 MiB (only the blocks used are
+/// touched, so only they count in RSS) keeps every argon2 memory its own mapping, unmapped when
+/// released.
+const ALWAYS_MAPPED_BLOCKS: usize = 32 * 1024 + 1;
+
+fn argon2_memory(blocks: usize) -> Vec<Block> {
+    let mut memory = Vec::with_capacity(blocks.max(ALWAYS_MAPPED_BLOCKS));
+    memory.resize(blocks, Block::default());
+    memory
+}
+
+/// The PHC string `$argon2id$v=19$m=…,t=…,p=…$salt$hash`, exactly as argon2's `hash_password`.
+fn phc_string(params: &Params, salt: &[u8], out: &[u8]) -> password_hash::Result<String> {
+    let salt = SaltString::encode_b64(salt)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(out)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// What an unknown account is verified against, so that takes as long as a real one: the pool's
+/// parameters with a random salt and a random output, which no password produces.
+fn dummy_hash(params: &Params) -> String {
+    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    rand::rngs::OsRng.fill_bytes(&mut out);
+    phc_string(params, &salt, &out).unwrap_or_default()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
     use super::*;
 
     #[test]
@@ -297,33 +578,140 @@ mod tests {
         assert!(!format!("{token:?}").contains(token.expose()));
     }
 
-    #[tokio::test]
-    async fn argon2id_with_owasp_parameters() {
-        let pool = PasswordHasherPool::new(1);
-        let phc = pool
-            .hash(SecretString::from("Correct-Horse-Battery-9"))
-            .await
-            .unwrap();
-        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(
-            pool.verify(
-                SecretString::from("Correct-Horse-Battery-9"),
-                Some(phc.clone())
+    const PASSWORD: &str = "Correct-Horse-Battery-9";
+
+    fn secret(password: &str) -> SecretString {
+        SecretString::from(password)
+    }
+
+    fn argon2_hash(m_cost: u32, t_cost: u32) -> String {
+        let params = Params::new(m_cost, t_cost, 1, None).unwrap();
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(
+                PASSWORD.as_bytes(),
+                &SaltString::generate(rand::rngs::OsRng),
             )
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn argon2id_with_owasp_parameters_in_argon2s_own_format() {
+        let pool = PasswordHasherPool::new(1);
+        let phc = pool.hash(secret(PASSWORD)).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert_eq!(parsed.hash.unwrap().len(), 32);
+        assert_eq!(parsed.to_string(), phc);
+        // What argon2 itself verifies, so hashes stored by either stay valid for the other.
+        assert!(
+            Argon2::default()
+                .verify_password(PASSWORD.as_bytes(), &parsed)
+                .is_ok()
+        );
+        assert!(pool.verify(secret(PASSWORD), Some(phc)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_argon2_itself_verify() {
+        let pool = PasswordHasherPool::new(1);
+        let phc = argon2_hash(Params::DEFAULT_M_COST, Params::DEFAULT_T_COST);
+        assert!(pool.verify(secret(PASSWORD), Some(phc)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_fails() {
+        let pool = PasswordHasherPool::new(1);
+        let phc = pool.hash(secret(PASSWORD)).await.unwrap();
+        assert!(
+            !pool
+                .verify(secret("Correct-Horse-Battery-8"), Some(phc))
+                .await
+                .unwrap()
+        );
+        let theirs = argon2_hash(Params::DEFAULT_M_COST, Params::DEFAULT_T_COST);
+        assert!(!pool.verify(secret(""), Some(theirs)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_with_other_parameters_still_verify() {
+        let pool = PasswordHasherPool::new(1);
+        // Less memory than the pool's (in the thread's memory) and more (in its own).
+        for phc in [argon2_hash(8192, 1), argon2_hash(32 * 1024, 1)] {
+            assert!(
+                pool.verify(secret(PASSWORD), Some(phc.clone()))
+                    .await
+                    .unwrap()
+            );
+            assert!(!pool.verify(secret("wrong"), Some(phc)).await.unwrap());
+        }
+        // And the pool's own afterwards, in memory that held another hash before.
+        let phc = pool.hash(secret(PASSWORD)).await.unwrap();
+        assert!(pool.verify(secret(PASSWORD), Some(phc)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_never_verifies() {
+        let pool = PasswordHasherPool::new(1);
+        assert!(!pool.verify(secret("anything"), None).await.unwrap());
+        assert!(!pool.verify(secret(""), None).await.unwrap());
+        let dummy = dummy_hash(&Params::default());
+        assert!(
+            dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{dummy}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stored_value_that_is_no_phc_string_is_an_error() {
+        let pool = PasswordHasherPool::new(1);
+        let outcome = pool.verify(secret(PASSWORD), Some("plain".into())).await;
+        assert!(matches!(outcome, Err(HashError::Hash(_))), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn a_burst_queues_for_the_pools_threads() {
+        let pool = PasswordHasherPool::new(2);
+        let phc = pool.hash(secret(PASSWORD)).await.unwrap();
+        let mut burst = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let (pool, phc) = (pool.clone(), phc.clone());
+            burst.spawn(async move { pool.verify(secret(PASSWORD), Some(phc)).await });
+        }
+        let mut verified = 0;
+        while let Some(outcome) = burst.join_next().await {
+            assert!(outcome.unwrap().unwrap());
+            verified += 1;
+        }
+        assert_eq!(verified, 50);
+        let peak = pool.load.peak.load(Ordering::Relaxed);
+        assert!((1..=2).contains(&peak), "{peak} hashes at once");
+        assert_eq!(pool.permits.available_permits(), 2);
+    }
+
+    #[tokio::test]
+    async fn at_most_one_slot_per_thread() {
+        let pool = PasswordHasherPool::new(2);
+        let (first, _second) = (pool.slot().await.unwrap(), pool.slot().await.unwrap());
+        let wait = std::time::Duration::from_millis(50);
+        assert!(tokio::time::timeout(wait, pool.slot()).await.is_err());
+        drop(first);
+        let third = tokio::time::timeout(wait, pool.slot())
             .await
             .unwrap()
-        );
-        assert!(
-            !pool
-                .verify(SecretString::from("wrong"), Some(phc))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !pool
-                .verify(SecretString::from("anything"), None)
-                .await
-                .unwrap()
-        );
+            .unwrap();
+        assert!(!third.verify(secret(PASSWORD), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_hash_keeps_its_thread_until_done() {
+        let pool = PasswordHasherPool::new(1);
+        let phc = pool.hash(secret(PASSWORD)).await.unwrap();
+        let abandoned = pool.verify(secret(PASSWORD), Some(phc.clone()));
+        let wait = std::time::Duration::from_millis(1);
+        assert!(tokio::time::timeout(wait, abandoned).await.is_err());
+        // The hash still runs (an argon2id hash takes far longer than 1 ms): no free slot.
+        assert_eq!(pool.permits.available_permits(), 0);
+        assert!(pool.verify(secret(PASSWORD), Some(phc)).await.unwrap());
     }
 }
