@@ -49,6 +49,22 @@ async fn after(ek: &Ek88, browser: &Browser, response: reqwest::Response) -> Str
     text_of(&page, ".flash").join(" ")
 }
 
+/// Posts the form with `action` on the **Gebruikers beheren** page; the confirmation shown.
+async fn on_manage_page(
+    ek: &Ek88,
+    browser: &Browser,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let response = ek.portal.act(browser, &manage(ek), action, fields).await;
+    after(ek, browser, response).await
+}
+
+/// The account's status at the IdP.
+async fn status_of(app: &TestApp, email: &str) -> String {
+    app.admin().user(email).await.status.as_str().to_owned()
+}
+
 fn manage(ek: &Ek88) -> String {
     format!("/beheer/{}", ek.org)
 }
@@ -324,10 +340,7 @@ async fn a_form_without_its_csrf_token_is_refused(backend: Backend) {
     let page = response.text().await.unwrap();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
     assert!(page.contains("Het formulier is verlopen"));
-    assert_eq!(
-        app.admin().user(&ek.member.email).await.status.as_str(),
-        "active"
-    );
+    assert_eq!(status_of(&app, &ek.member.email).await, "active");
     // Nor does the green button work without one.
     let anonymous = app.browser();
     let response = anonymous
@@ -548,12 +561,7 @@ async fn a_superuser_resends_and_revokes_an_invitation(backend: Backend) {
     let browser = superuser_signed_in(&ek, &app).await;
     let page = browser.page(&ek.portal.url(&manage(&ek))).await;
     let resend = attr(&page, "form[action$='/opnieuw-versturen']", "action").unwrap();
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal.act(&browser, &manage(&ek), &resend, &[]).await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &resend, &[]).await;
     assert!(
         flash.contains("nieuwe uitnodiging") && flash.contains("nieuw@ek88.nl"),
         "{flash}"
@@ -564,12 +572,7 @@ async fn a_superuser_resends_and_revokes_an_invitation(backend: Backend) {
 
     let page = browser.page(&ek.portal.url(&manage(&ek))).await;
     let revoke = attr(&page, "form[action$='/intrekken']", "action").unwrap();
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal.act(&browser, &manage(&ek), &revoke, &[]).await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &revoke, &[]).await;
     assert!(flash.contains("ingetrokken"), "{flash}");
     let response = app.browser().get(&second_link).await;
     assert_ne!(response.status(), StatusCode::OK);
@@ -583,12 +586,7 @@ async fn a_superuser_resets_a_colleagues_authenticator(backend: Backend) {
     let browser = superuser_signed_in(&ek, &app).await;
     let path = person_path(&app, &ek, &ek.member.email).await;
     let action = format!("{path}/authenticator-resetten");
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal.act(&browser, &manage(&ek), &action, &[]).await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &action, &[]).await;
     assert!(
         flash.contains("De authenticator van medewerker@ek88.nl is verwijderd"),
         "{flash}"
@@ -610,19 +608,9 @@ async fn a_superuser_blocks_and_unblocks_a_colleague(backend: Backend) {
     let ek = ek88(&app).await;
     let browser = superuser_signed_in(&ek, &app).await;
     let path = person_path(&app, &ek, &ek.member.email).await;
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal
-            .act(&browser, &manage(&ek), &format!("{path}/blokkeren"), &[])
-            .await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &format!("{path}/blokkeren"), &[]).await;
     assert!(flash.contains("is geblokkeerd"), "{flash}");
-    assert_eq!(
-        app.admin().user(&ek.member.email).await.status.as_str(),
-        "disabled"
-    );
+    assert_eq!(status_of(&app, &ek.member.email).await, "disabled");
     let response = app
         .browser()
         .log_in_password(&ek.member.email, &ek.member.password)
@@ -635,19 +623,9 @@ async fn a_superuser_blocks_and_unblocks_a_colleague(backend: Backend) {
         "a blocked account does not log in"
     );
 
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal
-            .act(&browser, &manage(&ek), &format!("{path}/deblokkeren"), &[])
-            .await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &format!("{path}/deblokkeren"), &[]).await;
     assert!(flash.contains("is gedeblokkeerd"), "{flash}");
-    assert_eq!(
-        app.admin().user(&ek.member.email).await.status.as_str(),
-        "active"
-    );
+    assert_eq!(status_of(&app, &ek.member.email).await, "active");
     assert!(app.admin().logged("user_disabled", "success").await);
     assert!(app.admin().logged("user_enabled", "success").await);
 }
@@ -658,27 +636,13 @@ async fn a_superuser_makes_a_colleague_superuser_and_back(backend: Backend) {
     let browser = superuser_signed_in(&ek, &app).await;
     let path = person_path(&app, &ek, &ek.member.email).await;
     let action = format!("{path}/rol");
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal
-            .act(&browser, &manage(&ek), &action, &[("role", "superuser")])
-            .await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &action, &[("role", "superuser")]).await;
     assert!(flash.contains("is nu Superuser"), "{flash}");
     assert_eq!(
         app.admin().user(&ek.member.email).await.role,
         Role::Superuser
     );
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal
-            .act(&browser, &manage(&ek), &action, &[("role", "member")])
-            .await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &action, &[("role", "member")]).await;
     assert!(flash.contains("is nu Gebruiker"), "{flash}");
     assert_eq!(app.admin().user(&ek.member.email).await.role, Role::Member);
 }
@@ -691,14 +655,7 @@ async fn a_superuser_logs_a_colleague_out_everywhere(backend: Backend) {
     let browser = superuser_signed_in(&ek, &app).await;
     assert_eq!(ek.portal.state.sessions.count(), 2);
     let path = person_path(&app, &ek, &ek.member.email).await;
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal
-            .act(&browser, &manage(&ek), &format!("{path}/uitloggen"), &[])
-            .await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &format!("{path}/uitloggen"), &[]).await;
     assert!(flash.contains("is uitgelogd op alle apparaten"), "{flash}");
     let sessions = &ek.portal.state.sessions;
     eventually("the colleague's portal session ends", || {
@@ -715,14 +672,7 @@ async fn the_last_superuser_cannot_demote_or_block_themselves(backend: Backend) 
     let browser = superuser_signed_in(&ek, &app).await;
     let path = person_path(&app, &ek, &ek.superuser.email).await;
     for (action, fields) in [("rol", vec![("role", "member")]), ("blokkeren", vec![])] {
-        let flash = after(
-            &ek,
-            &browser,
-            ek.portal
-                .act(&browser, &manage(&ek), &format!("{path}/{action}"), &fields)
-                .await,
-        )
-        .await;
+        let flash = on_manage_page(&ek, &browser, &format!("{path}/{action}"), &fields).await;
         assert!(
             flash.contains("laatste actieve superuser"),
             "{action}: {flash}"
@@ -743,22 +693,12 @@ async fn an_account_blocked_by_hcc_stays_blocked_and_the_page_says_why(backend: 
     let page = browser.page(&ek.portal.url(&manage(&ek))).await;
     assert!(page.contains("Geblokkeerd door HumanCapitalCare"));
     let path = person_path(&app, &ek, &ek.member.email).await;
-    let flash = after(
-        &ek,
-        &browser,
-        ek.portal
-            .act(&browser, &manage(&ek), &format!("{path}/deblokkeren"), &[])
-            .await,
-    )
-    .await;
+    let flash = on_manage_page(&ek, &browser, &format!("{path}/deblokkeren"), &[]).await;
     assert!(
         flash.contains("HumanCapitalCare heeft het geblokkeerd"),
         "{flash}"
     );
-    assert_eq!(
-        app.admin().user(&ek.member.email).await.status.as_str(),
-        "disabled"
-    );
+    assert_eq!(status_of(&app, &ek.member.email).await, "disabled");
 }
 
 async fn another_organisation_is_not_found_for_a_superuser(backend: Backend) {
@@ -786,10 +726,7 @@ async fn another_organisation_is_not_found_for_a_superuser(backend: Backend) {
         .await;
     let flash = after(&ek, &browser, response).await;
     assert!(flash.contains("bestaat niet"), "{flash}");
-    assert_eq!(
-        app.admin().user(&stranger.email).await.status.as_str(),
-        "active"
-    );
+    assert_eq!(status_of(&app, &stranger.email).await, "active");
 }
 
 async fn the_activity_lists_what_was_done_filtered_by_person_and_type(backend: Backend) {

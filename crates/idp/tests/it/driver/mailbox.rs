@@ -254,6 +254,13 @@ impl Mailbox<'_> {
     /// Every mail queued for `address`, sent or not, once the IdP's background work (a
     /// forgot-password request is handled after its answer) has finished: a count read here
     /// is final.
+    /// How many mails `address` has received once everything queued for it so far (a notice
+    /// on its way, say) has arrived: the count to compare later counts with.
+    pub async fn settled_count(&self, address: &str) -> usize {
+        let queued = self.queued_for(address).await.len();
+        self.wait_for(address, queued).await.len()
+    }
+
     pub async fn queued_for(&self, address: &str) -> Vec<OutboxMail> {
         self.app.background_done().await;
         let address = address.to_owned();
