@@ -67,14 +67,18 @@ impl Cursor {
 }
 
 /// A page of `rows` asked for with one row more than it shows: that row says there is a next.
-fn page<R, T>(mut rows: Vec<R>, cursor: impl Fn(&R) -> Cursor, view: impl Fn(R) -> T) -> Page<T> {
+fn page<R, T, E>(
+    mut rows: Vec<R>,
+    cursor: impl Fn(&R) -> Cursor,
+    views: impl FnOnce(Vec<R>) -> Result<Vec<T>, E>,
+) -> Result<Page<T>, E> {
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let next = more.then(|| rows.last().map(&cursor)).flatten();
-    Page {
-        items: rows.into_iter().map(view).collect(),
+    Ok(Page {
+        items: views(rows)?,
         next,
-    }
+    })
 }
 
 /// A person as administrators see them.
@@ -281,11 +285,11 @@ pub async fn people(
                 after.as_ref(),
                 PAGE_SIZE + 1,
             )?;
-            let listed = page(rows, |u| Cursor::at(u.created_at, &u.id), |u| u);
-            Ok(Page {
-                items: person_views(conn, listed.items)?,
-                next: listed.next,
-            })
+            Ok(page(
+                rows,
+                |u| Cursor::at(u.created_at, &u.id),
+                |users| person_views(conn, users),
+            )?)
         })
         .await
 }
@@ -370,15 +374,15 @@ pub async fn invitations(
             let after = cursor.as_ref().and_then(Cursor::after);
             let rows =
                 invitations::list_in_organisation(conn, &org, after.as_ref(), PAGE_SIZE + 1)?;
-            let listed = page(rows, |i| Cursor::at(i.created_at, &i.id), |i| i);
-            let mut items = Vec::with_capacity(listed.items.len());
-            for invitation in listed.items {
-                items.push(invitation_view(conn, invitation, now)?);
-            }
-            Ok(Page {
-                items,
-                next: listed.next,
-            })
+            Ok(page(
+                rows,
+                |i| Cursor::at(i.created_at, &i.id),
+                |rows| {
+                    rows.into_iter()
+                        .map(|invitation| invitation_view(conn, invitation, now))
+                        .collect::<Result<Vec<_>, _>>()
+                },
+            )?)
         })
         .await
 }
@@ -547,11 +551,11 @@ pub async fn activity(
                 cursor.as_ref().and_then(Cursor::place),
                 PAGE_SIZE + 1,
             )?;
-            let listed = page(rows, |e| Cursor::at(e.occurred_at, &e.id), |e| e);
-            Ok(Page {
-                items: with_emails(conn, listed.items)?,
-                next: listed.next,
-            })
+            Ok(page(
+                rows,
+                |e| Cursor::at(e.occurred_at, &e.id),
+                |events| with_emails(conn, events),
+            )?)
         })
         .await
 }
