@@ -64,30 +64,74 @@ fn absolute(base: &str, target: &str) -> String {
     }
 }
 
-/// Opens the form at `page` and posts `fields` to `action` with its CSRF token.
-async fn submit(
-    http: &reqwest::Client,
-    base: &str,
-    page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> Result<reqwest::Response, String> {
-    let html = http
-        .get(absolute(base, page))
-        .send()
-        .await
-        .map_err(err("form"))?
-        .text()
-        .await
-        .map_err(err("form body"))?;
-    let csrf = csrf_of(&html)?;
-    let mut form = vec![("csrf_token", csrf.as_str())];
-    form.extend_from_slice(fields);
-    http.post(absolute(base, action))
-        .form(&form)
-        .send()
-        .await
-        .map_err(err("post"))
+/// One login's cookies. Every login is a browser of its own, but building an HTTP client per
+/// login (its TLS set-up included) would spend the shared cores on the load generator; the
+/// logins share one connection pool and keep their cookies here.
+#[derive(Default)]
+struct Browser {
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    async fn send(
+        &mut self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, String> {
+        let header = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = if header.is_empty() {
+            request
+        } else {
+            request.header(reqwest::header::COOKIE, header)
+        };
+        let response = request.send().await.map_err(err("request"))?;
+        for set in response.headers().get_all(reqwest::header::SET_COOKIE) {
+            let Some((pair, attributes)) = set
+                .to_str()
+                .ok()
+                .map(|s| s.split_once(';').unwrap_or((s, "")))
+            else {
+                continue;
+            };
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let expired = attributes.to_ascii_lowercase().contains("max-age=0");
+            if expired || value.is_empty() {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies
+                    .insert(name.trim().to_owned(), value.to_owned());
+            }
+        }
+        Ok(response)
+    }
+
+    /// Opens the form at `page` and posts `fields` to `action` with its CSRF token.
+    async fn submit(
+        &mut self,
+        base: &str,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<reqwest::Response, String> {
+        let http = shared_http();
+        let html = self
+            .send(http.get(absolute(base, page)))
+            .await?
+            .text()
+            .await
+            .map_err(err("form body"))?;
+        let csrf = csrf_of(&html)?;
+        let mut form = vec![("csrf_token", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.send(http.post(absolute(base, action)).form(&form))
+            .await
+    }
 }
 
 /// The whole login of `person` at `client` in a browser of its own; the token response.
@@ -97,11 +141,7 @@ pub async fn login(
     person: &Person,
     scope: &str,
 ) -> Result<Value, String> {
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(err("client"))?;
+    let mut browser = Browser::default();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
     let mut authorize = url::Url::parse(&format!("{base}/authorize")).map_err(|e| e.to_string())?;
     authorize
@@ -114,20 +154,16 @@ pub async fn login(
         .append_pair("nonce", "bench-nonce")
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let response = browser
-        .get(authorize.as_str())
-        .send()
-        .await
-        .map_err(err("authorize"))?;
+    let response = browser.send(shared_http().get(authorize.as_str())).await?;
     let login_page = location(&response)?;
-    let response = submit(
-        &browser,
-        base,
-        &login_page,
-        "/login",
-        &[("email", &person.email), ("password", &person.password)],
-    )
-    .await?;
+    let response = browser
+        .submit(
+            base,
+            &login_page,
+            "/login",
+            &[("email", &person.email), ("password", &person.password)],
+        )
+        .await?;
     let next = location(&response)?;
     if next != "/login/otp" {
         return Err(format!("password step went to {next}"));
@@ -139,14 +175,9 @@ pub async fn login(
     )
     .unwrap_or(0);
     let code = person.secret.code_at(step_at(now));
-    let response = submit(
-        &browser,
-        base,
-        "/login/otp",
-        "/login/otp",
-        &[("otp_code", &code)],
-    )
-    .await?;
+    let response = browser
+        .submit(base, "/login/otp", "/login/otp", &[("otp_code", &code)])
+        .await?;
     let back = location(&response)?;
     let code = url::Url::parse(&back)
         .ok()

@@ -249,7 +249,7 @@ async fn in_process_state(
     settings.database.pool_size = 4;
     settings.secrets.encryption_key = Some(key.to_owned().into());
     settings.mail.transport = MailTransportKind::File;
-    let db = idp::storage::Db::connect(database_url, 4)?;
+    let db = idp::storage::Db::connect(database_url, 4, Duration::from_secs(10))?;
     let clock: idp::clock::SharedClock = Arc::new(idp::clock::SystemClock);
     idp::state::IdpState::build(settings, db, clock).await
 }

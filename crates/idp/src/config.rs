@@ -153,12 +153,17 @@ pub struct ServerSettings {
     pub workers: usize,
     #[serde(default)]
     pub trusted_proxies: Vec<Network>,
+    /// Where `GET /metrics` (Prometheus) listens; empty: not served. Never the public address.
+    #[serde(default)]
+    pub metrics_address: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
+    /// How long a request waits for a pooled connection before it is answered 503.
+    pub checkout_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -179,6 +184,10 @@ pub struct MailSettings {
     pub retry_base_seconds: i64,
     pub retry_max_seconds: i64,
     pub claim_seconds: i64,
+    /// The deadline of one whole delivery (connect, greeting, every command, the message).
+    pub send_timeout_seconds: u64,
+    /// How many mails one node delivers side by side.
+    pub concurrency: usize,
     pub smtp: SmtpSettings,
 }
 

@@ -29,6 +29,16 @@ pub enum Fault {
     Internal(#[from] anyhow::Error),
 }
 
+/// What a 503 asks the client to wait before trying again (`Retry-After`, seconds).
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+impl Fault {
+    /// The database is unreachable: answered 503 with `Retry-After`, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Fault::Db(e) if e.is_unavailable())
+    }
+}
+
 impl From<diesel::result::Error> for Fault {
     fn from(e: diesel::result::Error) -> Self {
         Fault::Db(DbError::Query(e))

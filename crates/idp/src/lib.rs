@@ -11,6 +11,7 @@ pub mod email;
 pub mod error;
 pub mod journeys;
 pub mod keys;
+pub mod metrics;
 pub mod oidc;
 pub mod outbound;
 pub mod outbox;

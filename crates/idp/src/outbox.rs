@@ -28,17 +28,27 @@ pub struct Policy {
     pub give_up_after_seconds: Option<i64>,
     /// How often the worker looks for due rows when nobody wakes it.
     pub poll_interval: Duration,
+    /// How many deliveries are under way side by side: one stuck delivery holds up no other.
+    pub concurrency: usize,
+    /// The deadline of one whole delivery; past it the attempt is a failure, retried later.
+    pub deadline: Duration,
 }
 
 impl Policy {
     /// The mail outbox's (`mail.*`): a mail is never given up.
     pub fn mail(mail: &MailSettings) -> Self {
+        let deadline = mail.send_timeout_seconds.max(1);
         Self {
-            lease_seconds: mail.claim_seconds.max(1),
+            // A node owns a mail at least as long as its delivery may take.
+            lease_seconds: mail
+                .claim_seconds
+                .max(i64::try_from(deadline).unwrap_or(i64::MAX) + 5),
             retry_base_seconds: mail.retry_base_seconds,
             retry_max_seconds: mail.retry_max_seconds,
             give_up_after_seconds: None,
             poll_interval: Duration::from_millis(mail.poll_interval_ms.max(10)),
+            concurrency: mail.concurrency.max(1),
+            deadline: Duration::from_secs(deadline),
         }
     }
 
@@ -50,6 +60,9 @@ impl Policy {
             retry_max_seconds: oidc.backchannel_retry_max_seconds,
             give_up_after_seconds: Some(oidc.backchannel_give_up_hours.saturating_mul(3600)),
             poll_interval: Duration::from_secs(1),
+            concurrency: 8,
+            // The HTTP client has its own timeout; this bounds the rest of the attempt.
+            deadline: Duration::from_secs(oidc.backchannel_timeout_seconds.saturating_add(2)),
         }
     }
 
@@ -170,26 +183,61 @@ impl<D: Delivery> Worker<D> {
         }
     }
 
-    /// Delivers everything that is due now, one claim at a time (a claim never outlives a slow
-    /// batch); returns how many were attempted.
+    /// Delivers everything that is due now, up to `policy.concurrency` side by side, each
+    /// claimed on its own just before it starts (a claim never waits behind another delivery)
+    /// and bounded by `policy.deadline`; returns how many were attempted.
     pub async fn drain(&self) -> Result<usize, DbError> {
         let mut attempted = 0;
+        let mut running = tokio::task::JoinSet::new();
+        let mut failure = None;
+        let mut exhausted = false;
         loop {
-            let now = self.clock.now();
-            let lease = self.policy.lease_seconds;
-            let claimed = self
-                .db
-                .run(move |conn| D::Queue::claim(conn, now, lease))
-                .await?;
-            if claimed.is_empty() {
-                return Ok(attempted);
+            while !exhausted && failure.is_none() && running.len() < self.policy.concurrency {
+                let now = self.clock.now();
+                let lease = self.policy.lease_seconds;
+                match self
+                    .db
+                    .run(move |conn| D::Queue::claim(conn, now, lease))
+                    .await
+                {
+                    Ok(claimed) if claimed.is_empty() => exhausted = true,
+                    Ok(claimed) => {
+                        for item in claimed {
+                            attempted += 1;
+                            let worker = self.clone();
+                            running.spawn(async move { worker.attempt(item).await });
+                        }
+                    }
+                    Err(e) => failure = Some(e),
+                }
             }
-            for item in claimed {
-                attempted += 1;
-                let attempt = self.delivery.deliver(&item).await;
-                self.settle(item, attempt).await?;
+            match running.join_next().await {
+                None => break,
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => failure = failure.or(Some(e)),
+                Some(Err(e)) => {
+                    tracing::error!(queue = D::NAME, error = %e, "outbox: a delivery task failed")
+                }
             }
         }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(attempted),
+        }
+    }
+
+    /// One delivery within the deadline, then its outcome recorded. A delivery that overran
+    /// is dropped (its connection closed) and retried after the backoff.
+    async fn attempt(&self, item: <D::Queue as Queue>::Item) -> Result<(), DbError> {
+        let deadline = self.policy.deadline;
+        let attempt = match tokio::time::timeout(deadline, self.delivery.deliver(&item)).await {
+            Ok(attempt) => attempt,
+            Err(_) => Attempt::Failed(format!(
+                "no answer within {} s; the delivery was abandoned",
+                deadline.as_secs()
+            )),
+        };
+        self.settle(item, attempt).await
     }
 
     async fn settle(
@@ -213,6 +261,9 @@ impl<D: Delivery> Worker<D> {
             Attempt::Refused(error) => (Some(error), now, true),
         };
         let id = D::Queue::id(&item).to_owned();
+        if error.is_some() {
+            crate::metrics::delivery_failed(D::NAME);
+        }
         match &error {
             None => tracing::info!(queue = D::NAME, id = %id, attempts, "delivered"),
             Some(error) => tracing::warn!(queue = D::NAME, id = %id, attempts, given_up = give_up,
@@ -257,6 +308,8 @@ mod tests {
             retry_max_seconds: 900,
             give_up_after_seconds: None,
             poll_interval: Duration::from_secs(1),
+            concurrency: 1,
+            deadline: Duration::from_secs(1),
         };
         assert_eq!(
             (0..10).map(|a| policy.backoff(a)).collect::<Vec<_>>(),

@@ -20,6 +20,8 @@ pub struct Application {
     server: Server,
     state: IdpState,
     worker: tokio::task::JoinHandle<()>,
+    /// `GET /metrics` on its own address, when configured.
+    metrics: Option<actix_web::dev::ServerHandle>,
 }
 
 impl Application {
@@ -55,6 +57,18 @@ impl Application {
             worker.run().await;
         });
 
+        let metrics = match state.settings.server.metrics_address.as_str() {
+            "" => None,
+            address => {
+                crate::metrics::handle();
+                let listener = TcpListener::bind(address)?;
+                tracing::info!(address = %listener.local_addr()?, "metrics listening");
+                let server = crate::metrics::serve(listener, state.clone())?;
+                let handle = server.handle();
+                tokio::spawn(server);
+                Some(handle)
+            }
+        };
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
         tracing::info!(port, issuer = %state.settings.issuer, backend = ?state.db.backend(), "HCC Identity listening");
@@ -63,6 +77,7 @@ impl Application {
             server,
             state,
             worker,
+            metrics,
         })
     }
 
@@ -82,6 +97,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.worker.abort();
+        if let Some(metrics) = self.metrics {
+            metrics.stop(false).await;
+        }
         result
     }
 }
@@ -121,8 +139,9 @@ pub fn outbox_worker(state: &IdpState) -> anyhow::Result<Worker<MailDelivery>> {
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.database_url();
     let pool_size = settings.database.pool_size;
+    let checkout = std::time::Duration::from_millis(settings.database.checkout_timeout_ms);
     tokio::task::spawn_blocking(move || {
-        let db = Db::connect(&url, pool_size)?;
+        let db = Db::connect(&url, pool_size, checkout)?;
         let applied = db.migrate()?;
         if applied > 0 {
             tracing::info!(applied, "database migrations applied");
@@ -144,6 +163,9 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
         App::new()
             .wrap(crate::web::security_headers(https))
             .wrap(TracingLogger::<crate::web::request_span::RedactedRootSpan>::new())
+            .wrap(actix_web::middleware::from_fn(
+                crate::web::request_span::with_request_id,
+            ))
             .app_data(data.clone())
             .app_data(discovery.clone())
             .app_data(api_document.clone())

@@ -15,12 +15,15 @@
 //! ([`check`], while holding a hashing slot), so at any time only the few attempts being checked
 //! are in flight on it, and a burst of correct logins never reaches its limit.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use crate::clock::UnixTime;
 use crate::config::ThrottleSettings;
 use crate::crypto::hash_hex;
 use crate::sessions::device::TrustedDevice;
 use crate::storage::throttle::{self, Counter};
-use crate::storage::{DbConnection, DbError};
+use crate::storage::{Db, DbConnection, DbError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -179,6 +182,91 @@ fn snapshot(
     Ok(Ok(seen))
 }
 
+/// The reservations an attempt holds until it is settled ([`failed`] or [`succeeded`]). An
+/// attempt that ends unsettled — a database error between its reservation and its check, a
+/// request cancelled half-way, a panic — gives them back when this is dropped, retrying until
+/// the database answers again, so an outage never counts against anyone afterwards.
+pub struct Reservations {
+    held: Held,
+    db: Db,
+}
+
+/// The keys reserved and not yet settled; shared with the database work that reserves them.
+#[derive(Debug, Clone, Default)]
+pub struct Held(Arc<Mutex<Vec<String>>>);
+
+impl Held {
+    fn keys(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self, key: &str) {
+        self.keys().push(key.to_owned());
+    }
+
+    fn remove(&self, key: &str) {
+        let mut keys = self.keys();
+        if let Some(at) = keys.iter().position(|k| k == key) {
+            keys.swap_remove(at);
+        }
+    }
+
+    fn settle(&self) {
+        self.keys().clear();
+    }
+}
+
+/// How often and how long unsettled reservations are retried while the database is away.
+const GIVE_BACK_INTERVAL: Duration = Duration::from_secs(2);
+const GIVE_BACK_TRIES: u32 = 300;
+
+impl Reservations {
+    pub fn new(db: &Db) -> Self {
+        Self {
+            held: Held::default(),
+            db: db.clone(),
+        }
+    }
+
+    pub fn held(&self) -> &Held {
+        &self.held
+    }
+}
+
+impl Drop for Reservations {
+    fn drop(&mut self) {
+        let keys = std::mem::take(&mut *self.held.keys());
+        if keys.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(count = keys.len(), "throttle reservations left unsettled");
+            return;
+        };
+        let db = self.db.clone();
+        runtime.spawn(async move {
+            let count = keys.len();
+            for _ in 0..GIVE_BACK_TRIES {
+                let keys = keys.clone();
+                let given_back = db
+                    .run(move |conn| {
+                        for key in &keys {
+                            throttle::release(conn, key)?;
+                        }
+                        Ok::<_, DbError>(())
+                    })
+                    .await;
+                if given_back.is_ok() {
+                    tracing::info!(count, "unsettled throttle reservations given back");
+                    return;
+                }
+                tokio::time::sleep(GIVE_BACK_INTERVAL).await;
+            }
+            tracing::warn!(count, "throttle reservations could not be given back");
+        });
+    }
+}
+
 /// Decides an attempt when the request arrives: any subject still in its delay refuses it, and
 /// the account (or device) counters are reserved: each is incremented atomically first, and the
 /// count that increment returned decides. Past the free attempts only the first reservation
@@ -190,13 +278,14 @@ pub fn begin(
     settings: &ThrottleSettings,
     subjects: &[Subject],
     now: UnixTime,
+    held: &Held,
 ) -> Result<Attempt, DbError> {
     let early: Vec<&Subject> = subjects.iter().filter(|s| s.reserved_early()).collect();
     let late: Vec<&Subject> = subjects.iter().filter(|s| !s.reserved_early()).collect();
     if let Err(wait) = snapshot(conn, settings, &late, now)? {
         return Ok(Attempt::Throttled(wait));
     }
-    reserve(conn, settings, &early, now)
+    reserve(conn, settings, &early, now, held)
 }
 
 /// Decides the client address at the moment the secret is checked (the caller holds a hashing
@@ -207,12 +296,14 @@ pub fn check(
     settings: &ThrottleSettings,
     subjects: &[Subject],
     now: UnixTime,
+    held: &Held,
 ) -> Result<Attempt, DbError> {
     let late: Vec<&Subject> = subjects.iter().filter(|s| !s.reserved_early()).collect();
-    let attempt = reserve(conn, settings, &late, now)?;
+    let attempt = reserve(conn, settings, &late, now, held)?;
     if attempt != Attempt::Allowed {
         for subject in subjects.iter().filter(|s| s.reserved_early()) {
             throttle::release(conn, subject.key())?;
+            held.remove(subject.key());
         }
     }
     Ok(attempt)
@@ -224,6 +315,7 @@ fn reserve(
     settings: &ThrottleSettings,
     subjects: &[&Subject],
     now: UnixTime,
+    held: &Held,
 ) -> Result<Attempt, DbError> {
     let window_start = now - settings.window_minutes * 60;
     let before = match snapshot(conn, settings, subjects, now)? {
@@ -233,6 +325,7 @@ fn reserve(
     let mut refused = false;
     for (subject, seen) in subjects.iter().zip(before) {
         let count = throttle::reserve(conn, subject.key(), now, window_start)?;
+        held.add(subject.key());
         if count > subject.free_attempts(settings) && count != seen + 1 {
             refused = true;
         }
@@ -240,6 +333,7 @@ fn reserve(
     if refused {
         for subject in subjects {
             throttle::release(conn, subject.key())?;
+            held.remove(subject.key());
         }
         return Ok(Attempt::Throttled(settings.base_delay_seconds.max(1)));
     }
@@ -253,6 +347,7 @@ pub fn failed(
     settings: &ThrottleSettings,
     subjects: &[Subject],
     now: UnixTime,
+    held: &Held,
 ) -> Result<bool, DbError> {
     let mut locked = false;
     for subject in subjects {
@@ -269,20 +364,27 @@ pub fn failed(
             locked = true;
         }
     }
+    held.settle();
     Ok(locked)
 }
 
 /// The attempt was right: the account's (or device's) counter is cleared; the client address
 /// only gets its reservation back (one valid account must not wipe what an address did against
 /// others).
-pub fn succeeded(conn: &mut DbConnection, subjects: &[Subject]) -> Result<(), DbError> {
+pub fn succeeded(
+    conn: &mut DbConnection,
+    subjects: &[Subject],
+    held: &Held,
+) -> Result<(), DbError> {
     for subject in subjects {
         if subject.reserved_early() {
             throttle::reset(conn, subject.key())?;
         } else {
             throttle::release(conn, subject.key())?;
         }
+        held.remove(subject.key());
     }
+    held.settle();
     Ok(())
 }
 

@@ -40,33 +40,51 @@ pub async fn password_step(
     let device = device_cookies(state, device_cookie.as_deref(), now).trusted_for(email);
     let subjects =
         throttle::Subject::password_attempt(email, device.as_ref(), client.ip_address.as_deref());
-    if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now, false).await? {
-        return Err(throttled(state, &client, wait, now).await?);
-    }
     let email = Email::parse(email).ok();
-    let lookup = email.clone();
-    let found = state
+    let reservations = throttle::Reservations::new(&state.db);
+    let (lookup, begin_settings, begin_subjects, held) = (
+        email.clone(),
+        throttle_settings.clone(),
+        subjects.clone(),
+        reservations.held().clone(),
+    );
+    // The attempt is decided and, when allowed, the account looked up in the same unit of work.
+    let begun = state
         .db
         .run(move |conn| {
+            let attempt = throttle::begin(conn, &begin_settings, &begin_subjects, now, &held)?;
+            if attempt != throttle::Attempt::Allowed {
+                return Ok::<_, DbError>((attempt, None));
+            }
             let Some(email) = lookup else {
-                return Ok::<_, DbError>(None);
+                return Ok((attempt, None));
             };
             let Some(user) = users::find_by_email(conn, &email)? else {
-                return Ok(None);
+                return Ok((attempt, None));
             };
             let hash = passwords::find(conn, &user.id)?.map(|p| p.hash);
             let has_otp = otp::find_confirmed(conn, &user.id)?.is_some();
-            Ok(Some((user, hash, has_otp)))
+            Ok((attempt, Some((user, hash, has_otp))))
         })
         .await?;
+    let found = match begun {
+        (throttle::Attempt::Throttled(wait), _) => {
+            return Err(throttled(state, &client, wait, now).await?);
+        }
+        (throttle::Attempt::Allowed, found) => found,
+    };
     let stored_hash = found.as_ref().and_then(|(_, hash, _)| hash.clone());
     // The client address is decided once this attempt may hash, after the attempts before it
     // have counted; the slot is held until this one has counted too.
     let slot = state.hasher.slot().await?;
-    let (check_settings, check_subjects) = (throttle_settings.clone(), subjects.clone());
+    let (check_settings, check_subjects, held) = (
+        throttle_settings.clone(),
+        subjects.clone(),
+        reservations.held().clone(),
+    );
     let at_check = state
         .db
-        .run(move |conn| throttle::check(conn, &check_settings, &check_subjects, now))
+        .run(move |conn| throttle::check(conn, &check_settings, &check_subjects, now, &held))
         .await?;
     if let throttle::Attempt::Throttled(wait) = at_check {
         drop(slot);
@@ -95,12 +113,16 @@ pub async fn password_step(
         } else {
             "wrong_password_or_not_active"
         };
-        let (fail_settings, fail_subjects) = (throttle_settings.clone(), subjects.clone());
+        let (fail_settings, fail_subjects, held) = (
+            throttle_settings.clone(),
+            subjects.clone(),
+            reservations.held().clone(),
+        );
         state
             .db
             .run(move |conn| {
                 // Counted for known and unknown addresses alike (each increment atomic).
-                let locked = throttle::failed(conn, &fail_settings, &fail_subjects, now)?;
+                let locked = throttle::failed(conn, &fail_settings, &fail_subjects, now, &held)?;
                 if locked {
                     let mut record = AuditRecord::failure("password_locked")
                         .ip(ip.as_deref())
@@ -121,6 +143,7 @@ pub async fn password_step(
             })
             .await?;
         drop(slot);
+        crate::metrics::login("password", "failure");
         return Err(JourneyError::InvalidCredentials);
     };
     drop(slot);
@@ -131,10 +154,11 @@ pub async fn password_step(
     };
     let session_settings = state.settings.session.clone();
     let trusted_device = device.is_some();
+    let held = reservations.held().clone();
     let token = state
         .db
         .run(move |conn| {
-            throttle::succeeded(conn, &subjects)?;
+            throttle::succeeded(conn, &subjects, &held)?;
             crate::storage::write_transaction(conn, |conn| {
                 if let Some(old) = replaces_session {
                     session_rows::delete(conn, &OpaqueToken::from_presented(&old).hash())?;
@@ -154,6 +178,7 @@ pub async fn password_step(
             })
         })
         .await?;
+    crate::metrics::login("password", "success");
     Ok(PasswordAccepted {
         session_token: token,
         next,
@@ -189,28 +214,8 @@ async fn throttled(
             audit::record(conn, record, now)
         })
         .await?;
+    crate::metrics::login("password", "throttled");
     Ok(JourneyError::Throttled(wait))
-}
-
-/// Decides and reserves the attempt (see [`throttle::begin`]); with `checking_now` the client
-/// address as well (see [`throttle::check`]), for a secret checked right away.
-async fn begin_attempt(
-    state: &IdpState,
-    subjects: &[throttle::Subject],
-    now: i64,
-    checking_now: bool,
-) -> Result<throttle::Attempt, DbError> {
-    let (settings, subjects) = (state.settings.throttle.clone(), subjects.to_vec());
-    state
-        .db
-        .run(move |conn| {
-            let attempt = throttle::begin(conn, &settings, &subjects, now)?;
-            if attempt != throttle::Attempt::Allowed || !checking_now {
-                return Ok(attempt);
-            }
-            throttle::check(conn, &settings, &subjects, now)
-        })
-        .await
 }
 
 /// A session that has just been authenticated, under its new id.
@@ -241,21 +246,29 @@ pub async fn otp_step(
         throttle::Subject::otp_account(&session.user_id),
         throttle::Subject::client_address(throttle::Stage::Otp, client.ip_address.as_deref()),
     ];
-    if let throttle::Attempt::Throttled(wait) = begin_attempt(state, &subjects, now, true).await? {
-        return Err(JourneyError::Throttled(wait));
-    }
     let session = session.clone();
     let keyring = state.keyring.clone();
     let code = code.to_owned();
     let until = now + sessions::lifetime(&state.settings.session, Stage::Authenticated);
     let failure_ip = client.ip_address.clone();
-    let done_subjects = subjects.clone();
     let token = OpaqueToken::generate();
     let new_hash = token.hash();
+    let reservations = throttle::Reservations::new(&state.db);
+    let held = reservations.held().clone();
+    // One unit of work: the throttle decides (the client address too, as the code is checked
+    // right away), then the code is checked and the session authenticated in one transaction,
+    // then the attempt is settled.
     let outcome = state
         .db
         .run(move |conn| {
-            crate::storage::write_transaction(conn, |conn| {
+            let mut attempt = throttle::begin(conn, &throttle_settings, &subjects, now, &held)?;
+            if attempt == throttle::Attempt::Allowed {
+                attempt = throttle::check(conn, &throttle_settings, &subjects, now, &held)?;
+            }
+            if let throttle::Attempt::Throttled(wait) = attempt {
+                return Err(JourneyError::Throttled(wait));
+            }
+            let checked = crate::storage::write_transaction(conn, |conn| {
                 let user =
                     users::find(conn, &session.user_id)?.ok_or(JourneyError::SessionExpired)?;
                 let credential = otp::find_confirmed(conn, &session.user_id)?
@@ -296,27 +309,16 @@ pub async fn otp_step(
                 let authenticated = session_rows::find_live(conn, &new_hash, now)?
                     .ok_or(JourneyError::SessionExpired)?;
                 Ok::<_, JourneyError>(Ok((authenticated, user.email)))
-            })
-        })
-        .await?;
-    match outcome {
-        Ok((session, email)) => {
-            state
-                .db
-                .run(move |conn| throttle::succeeded(conn, &done_subjects))
-                .await?;
-            Ok(Authenticated {
-                session_token: token,
-                session,
-                email,
-            })
-        }
-        Err((user_id, organisation_id)) => {
-            // Recorded outside the transaction (and each counter update is atomic on its own).
-            state
-                .db
-                .run(move |conn| {
-                    let locked = throttle::failed(conn, &throttle_settings, &subjects, now)?;
+            })?;
+            match checked {
+                Ok(accepted) => {
+                    throttle::succeeded(conn, &subjects, &held)?;
+                    Ok(Ok(accepted))
+                }
+                Err((user_id, organisation_id)) => {
+                    // Recorded after the transaction (each counter update is atomic on its own).
+                    let locked =
+                        throttle::failed(conn, &throttle_settings, &subjects, now, &held)?;
                     if locked {
                         audit::record(
                             conn,
@@ -334,10 +336,22 @@ pub async fn otp_step(
                             .ip(failure_ip.as_deref())
                             .details(serde_json::json!({ "stage": "otp", "reason": "wrong_code" })),
                         now,
-                    )
-                })
-                .await?;
-            Err(JourneyError::WrongCode)
-        }
+                    )?;
+                    Ok(Err(JourneyError::WrongCode))
+                }
+            }
+        })
+        .await;
+    match &outcome {
+        Ok(Ok(_)) => crate::metrics::login("otp", "success"),
+        Ok(Err(_)) => crate::metrics::login("otp", "failure"),
+        Err(JourneyError::Throttled(_)) => crate::metrics::login("otp", "throttled"),
+        Err(_) => {}
     }
+    let (session, email) = outcome??;
+    Ok(Authenticated {
+        session_token: token,
+        session,
+        email,
+    })
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, TokenData, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, TokenData, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -128,6 +128,11 @@ impl KeyManager {
 
     pub fn active_kid(&self) -> String {
         self.current().signing.kid.clone()
+    }
+
+    /// Seconds since the signing key was made (what a rotation alert watches).
+    pub fn active_age_seconds(&self, now: UnixTime) -> i64 {
+        (now - self.current().signing.created_at).max(0)
     }
 
     /// Re-reads the table and rebuilds the set if a key was added, retired or dropped from JWKS.
@@ -267,9 +272,13 @@ pub(super) struct KeySet {
     jwks: Arc<[u8]>,
 }
 
+/// The signing key, parsed and checked once when the set is built: jsonwebtoken's aws-lc
+/// signer parses (and validates) the DER again on every token, which cost as much as the
+/// signature itself.
 struct ActiveKey {
     kid: String,
-    key: EncodingKey,
+    key: aws_lc_rs::signature::RsaKeyPair,
+    created_at: UnixTime,
 }
 
 struct PublishedKey {
@@ -304,10 +313,16 @@ impl KeySet {
                 }
             };
             if signing.is_none() && row.is_active() {
-                signing = Some(ActiveKey {
-                    kid: row.kid.clone(),
-                    key: EncodingKey::from_rsa_der(&checked.pkcs1_der),
-                });
+                match aws_lc_rs::signature::RsaKeyPair::from_der(&checked.pkcs1_der) {
+                    Ok(key) => {
+                        signing = Some(ActiveKey {
+                            kid: row.kid.clone(),
+                            key,
+                            created_at: row.created_at,
+                        });
+                    }
+                    Err(e) => tracing::error!(kid = %row.kid, error = %e, "signing key unusable"),
+                }
             }
             let key =
                 DecodingKey::from_rsa_components(&checked.jwk.n, &checked.jwk.e).map_err(|_| {
@@ -347,10 +362,30 @@ impl KeySet {
         typ: Option<&str>,
         claims: &T,
     ) -> Result<String, KeyError> {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.signing.kid.clone());
         header.typ = Some(typ.unwrap_or("JWT").to_owned());
-        jsonwebtoken::encode(&header, claims, &self.signing.key).map_err(KeyError::Signing)
+        fn part<T: Serialize>(value: &T) -> Result<String, KeyError> {
+            let json = serde_json::to_vec(value).map_err(KeyError::Claims)?;
+            Ok(URL_SAFE_NO_PAD.encode(json))
+        }
+        let mut token = part(&header)?;
+        token.push('.');
+        token.push_str(&part(claims)?);
+        let key = &self.signing.key;
+        let mut signature = vec![0; key.public_modulus_len()];
+        key.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            token.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| KeyError::SigningFailed)?;
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        Ok(token)
     }
 
     pub(super) fn verify<T: DeserializeOwned>(

@@ -85,7 +85,7 @@ pub fn generate(bits: usize, keyring: &Keyring, now: UnixTime) -> Result<Signing
 /// database but without the master key cannot slip a verification key in.
 pub struct CheckedKey {
     pub jwk: PublicJwk,
-    /// PKCS#1 `RSAPrivateKey` DER, the form `jsonwebtoken::EncodingKey::from_rsa_der` takes.
+    /// PKCS#1 `RSAPrivateKey` DER, the form `aws_lc_rs::signature::RsaKeyPair::from_der` takes.
     pub pkcs1_der: Zeroizing<Vec<u8>>,
 }
 

@@ -29,6 +29,8 @@ pub enum KeyError {
     Claims(#[source] serde_json::Error),
     #[error("signing failed: {0}")]
     Signing(#[source] jsonwebtoken::errors::Error),
+    #[error("the RS256 signature could not be made")]
+    SigningFailed,
     #[error("key generation failed: {0}")]
     Generate(String),
     #[error("signing key {kid} is unusable: {why}")]

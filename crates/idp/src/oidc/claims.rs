@@ -10,7 +10,7 @@ use crate::domain::Scope;
 use crate::domain::scope::{EMAIL, ORGANISATION, PROFILE};
 use crate::state::IdpState;
 use crate::storage::models::User;
-use crate::storage::{DbConnection, DbError, organisations, users};
+use crate::storage::{DbConnection, DbError, users};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrganisationClaim {
@@ -63,24 +63,42 @@ impl UserClaims {
     }
 }
 
+/// The person tokens are issued for, with their organisation: what the claims and the admin
+/// scope are decided from.
+pub struct Person {
+    pub user: User,
+    pub organisation: Option<OrganisationClaim>,
+}
+
+impl Person {
+    /// The person and their organisation, in one round trip.
+    pub fn load(conn: &mut DbConnection, user_id: &str) -> Result<Option<Self>, DbError> {
+        Ok(
+            users::find_with_organisation(conn, user_id)?.map(|(user, organisation)| Person {
+                user,
+                organisation: organisation.map(|o| OrganisationClaim {
+                    id: o.id,
+                    name: o.name,
+                }),
+            }),
+        )
+    }
+
+    pub fn claims(&self, scope: &Scope) -> UserClaims {
+        UserClaims::for_scope(&self.user, self.organisation.clone(), scope)
+    }
+}
+
 /// Loads the person and the claims the scope releases.
 pub fn load_user_claims(
     conn: &mut DbConnection,
     user_id: &str,
     scope: &Scope,
 ) -> Result<Option<(User, UserClaims)>, DbError> {
-    let Some(user) = users::find(conn, user_id)? else {
-        return Ok(None);
-    };
-    let organisation = match &user.organisation_id {
-        Some(id) => organisations::find(conn, id)?.map(|o| OrganisationClaim {
-            id: o.id,
-            name: o.name,
-        }),
-        None => None,
-    };
-    let claims = UserClaims::for_scope(&user, organisation, scope);
-    Ok(Some((user, claims)))
+    Ok(Person::load(conn, user_id)?.map(|person| {
+        let claims = person.claims(scope);
+        (person.user, claims)
+    }))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

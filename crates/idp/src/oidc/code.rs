@@ -156,15 +156,21 @@ pub fn for_person(
     user_id: &str,
     scope: &str,
 ) -> Result<String, DbError> {
-    let scope = Scope::parse_stored(scope);
-    if !scope.contains(ADMIN) {
-        return Ok(scope.to_string());
+    if !Scope::parse_stored(scope).contains(ADMIN) {
+        return Ok(scope.to_owned());
     }
-    let administers = crate::storage::users::find(conn, user_id)?
-        .is_some_and(|u| u.role.may_administer() && u.status.may_receive_tokens());
-    Ok(if administers {
-        scope.to_string()
-    } else {
-        scope.without(ADMIN).to_string()
+    Ok(match crate::storage::users::find(conn, user_id)? {
+        Some(user) => scope_for(&user, scope),
+        None => Scope::parse_stored(scope).without(ADMIN).to_string(),
     })
+}
+
+/// [`for_person`] for a person already loaded.
+pub fn scope_for(user: &crate::storage::models::User, scope: &str) -> String {
+    let scope = Scope::parse_stored(scope);
+    if scope.contains(ADMIN) && !(user.role.may_administer() && user.status.may_receive_tokens()) {
+        scope.without(ADMIN).to_string()
+    } else {
+        scope.to_string()
+    }
 }

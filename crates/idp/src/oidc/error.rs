@@ -17,6 +17,9 @@ pub enum OAuthErrorCode {
     InvalidRedirectUri,
     InvalidClientMetadata,
     ServerError,
+    /// RFC 6749 §4.1.2.1: the server cannot handle the request now (the database is
+    /// unreachable); answered 503 with `Retry-After`.
+    TemporarilyUnavailable,
 }
 
 impl OAuthErrorCode {
@@ -33,6 +36,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             OAuthErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             OAuthErrorCode::ServerError => "server_error",
+            OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -128,6 +132,15 @@ impl std::fmt::Display for OAuthError {
 
 impl From<Fault> for OAuthError {
     fn from(e: Fault) -> Self {
+        if e.is_unavailable() {
+            return Self {
+                fault: Some(e.to_string()),
+                ..Self::new(
+                    OAuthErrorCode::TemporarilyUnavailable,
+                    "the server is temporarily unavailable; try again shortly",
+                )
+            };
+        }
         Self {
             fault: Some(e.to_string()),
             ..Self::new(
@@ -164,6 +177,7 @@ impl OAuthError {
             OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => 401,
             OAuthErrorCode::InsufficientScope => 403,
             OAuthErrorCode::ServerError => 500,
+            OAuthErrorCode::TemporarilyUnavailable => 503,
             _ => 400,
         }
     }

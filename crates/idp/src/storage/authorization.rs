@@ -58,27 +58,26 @@ pub fn find_code(
 }
 
 /// Marks a code used; false when it was used already (a replay).
-pub fn use_code(conn: &mut DbConnection, code_hash: &str, now: UnixTime) -> Result<bool, DbError> {
+/// Marks a code used and remembers the access token it produces, so a replay of the code can
+/// revoke it; false when it was used already. One conditional statement: of two exchanges
+/// racing with the same code, exactly one wins.
+pub fn use_code(
+    conn: &mut DbConnection,
+    code_hash: &str,
+    access_token_jti: &str,
+    now: UnixTime,
+) -> Result<bool, DbError> {
     Ok(diesel::update(
         ac::authorization_codes
             .find(code_hash)
             .filter(ac::used_at.is_null()),
     )
-    .set(ac::used_at.eq(now))
+    .set((
+        ac::used_at.eq(now),
+        ac::access_token_jti.eq(access_token_jti),
+    ))
     .execute(conn)?
         == 1)
-}
-
-/// Remembers the access token a code produced, so a replay of the code can revoke it.
-pub fn set_code_access_token(
-    conn: &mut DbConnection,
-    code_hash: &str,
-    jti: &str,
-) -> Result<(), DbError> {
-    diesel::update(ac::authorization_codes.find(code_hash))
-        .set(ac::access_token_jti.eq(jti))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// The clients that received codes in a session: those to notify when it ends.

@@ -1,9 +1,10 @@
 //! The connection type over both backends, the pool, and the embedded migrations.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -38,11 +39,26 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("no database connection available: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The database was found unreachable moments ago; refused without waiting again.
+    #[error("the database is unreachable")]
+    Unavailable,
     #[error("the database task was cancelled")]
     Cancelled,
 }
 
 impl DbError {
+    /// The database could not be reached or the connection was lost: the request may succeed
+    /// later (503), nothing about it was wrong.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Pool(_) | DbError::Unavailable => true,
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
+            | DbError::Query(Error::BrokenTransactionManager) => true,
+            DbError::Query(_) | DbError::Cancelled => false,
+        }
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
@@ -54,24 +70,84 @@ impl DbError {
     }
 }
 
-/// SQLite needs per-connection settings: WAL so readers do not block the writer, a busy timeout
-/// so concurrent writers wait instead of failing, and foreign keys switched on.
-#[derive(Debug)]
-struct SqlitePragmas;
+/// How long a connection may stand idle in the pool before a checkout tests it with a round
+/// trip. A connection that was returned in working order moments ago is handed out as it is
+/// (HikariCP's alive-bypass window): under load that saves a `SELECT 1` per unit of work, and a
+/// connection that died since then fails its first query and is discarded on return.
+const VALIDATE_AFTER_IDLE: Duration = Duration::from_secs(1);
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(
-                "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
+/// Opens the pool's connections for the backend the URL names, so a refused connection is
+/// reported as such (the generic multi-backend manager only says the URL fits no backend), and
+/// gives SQLite its per-connection settings: a busy timeout so concurrent writers wait instead
+/// of failing, foreign keys switched on, and `synchronous = NORMAL` (safe under WAL).
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+/// A pooled connection, when it was last returned to the pool, and whether it was found dead
+/// (then the pool discards it).
+pub struct Pooled {
+    conn: DbConnection,
+    returned: Instant,
+    dead: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
     }
 }
 
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Pooled;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        use diesel::r2d2::Error;
+        let conn = match self.backend {
+            Backend::Postgres => DbConnection::Postgres(
+                PgConnection::establish(&self.url).map_err(Error::ConnectionError)?,
+            ),
+            Backend::Sqlite => {
+                let mut conn =
+                    SqliteConnection::establish(&self.url).map_err(Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(Error::QueryError)?;
+                DbConnection::Sqlite(conn)
+            }
+        };
+        Ok(Pooled {
+            conn,
+            returned: Instant::now(),
+            dead: false,
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        if pooled.returned.elapsed() < VALIDATE_AFTER_IDLE {
+            return Ok(());
+        }
+        pooled.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.returned = Instant::now();
+        pooled.dead || std::thread::panicking() || pooled.conn.is_broken()
+    }
+}
+
+pub type DbPool = Pool<Manager>;
 
 /// A transaction that may write. On SQLite it takes the write lock at its first statement: a
 /// transaction that read first and wrote later would fail at once ("database is locked") when
@@ -95,6 +171,87 @@ where
 pub struct Db {
     pool: DbPool,
     backend: Backend,
+    outage: Arc<Outage>,
+    /// Opens a connection outside the pool, to tell a dead connection from a dead database.
+    probe: Arc<Manager>,
+}
+
+/// While a checkout finds the database unreachable, further requests are refused at once
+/// (503) instead of each waiting the checkout timeout; one probe a second goes through to see
+/// whether it is back. The cause is logged once when the outage starts, and its length once
+/// when it ends.
+#[derive(Debug, Default)]
+struct Outage {
+    state: Mutex<Option<OutageState>>,
+}
+
+#[derive(Debug)]
+struct OutageState {
+    since: Instant,
+    next_probe: Instant,
+}
+
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Outage {
+    /// Whether a unit of work may try the database now.
+    fn admits(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match state.as_mut() {
+            None => true,
+            Some(outage) => {
+                let now = Instant::now();
+                if now < outage.next_probe {
+                    return false;
+                }
+                outage.next_probe = now + PROBE_INTERVAL;
+                true
+            }
+        }
+    }
+
+    fn unreachable(&self, cause: &dyn std::fmt::Display) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        match state.as_mut() {
+            Some(outage) => outage.next_probe = now + PROBE_INTERVAL,
+            None => {
+                tracing::error!(error = %cause, "database unreachable; answering 503 until it is back");
+                *state = Some(OutageState {
+                    since: now,
+                    next_probe: now + PROBE_INTERVAL,
+                });
+            }
+        }
+    }
+
+    fn reachable(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(outage) = state.take() {
+            tracing::warn!(
+                seconds = outage.since.elapsed().as_secs_f64(),
+                "database reachable again"
+            );
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+}
+
+/// The circuit (`Outage`) logs the cause of an outage once; r2d2 would log every failed
+/// connection attempt.
+#[derive(Debug)]
+struct QuietErrors;
+
+impl r2d2::HandleError<diesel::r2d2::Error> for QuietErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::debug!(error = %error, "database connection attempt failed");
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -106,8 +263,9 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens the pool. For SQLite, `url` is a file path (its folder is created).
-    pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+    /// Opens the pool. For SQLite, `url` is a file path (its folder is created). A request
+    /// waits at most `checkout_timeout` for a connection.
+    pub fn connect(url: &str, pool_size: u32, checkout_timeout: Duration) -> anyhow::Result<Self> {
         let backend = Backend::of_url(url);
         if backend == Backend::Sqlite
             && let Some(parent) = std::path::Path::new(url).parent()
@@ -125,20 +283,41 @@ impl Db {
             let mut conn = SqliteConnection::establish(url)?;
             conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
         }
+        // libpq waits for an unreachable host as long as the operating system does; a request
+        // should not (the URL's own connect_timeout wins).
+        let url = &match backend {
+            Backend::Postgres if !url.contains("connect_timeout=") => format!(
+                "{url}{}connect_timeout={}",
+                if url.contains('?') { '&' } else { '?' },
+                checkout_timeout.as_secs().max(2)
+            ),
+            _ => url.to_owned(),
+        };
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(SqlitePragmas))
-            .build(ConnectionManager::<DbConnection>::new(url))?;
-        Ok(Self { pool, backend })
+            .connection_timeout(checkout_timeout.max(Duration::from_millis(100)))
+            .error_handler(Box::new(QuietErrors))
+            .build(Manager {
+                url: url.to_owned(),
+                backend,
+            })?;
+        Ok(Self {
+            pool,
+            backend,
+            outage: Arc::default(),
+            probe: Arc::new(Manager {
+                url: url.to_owned(),
+                backend,
+            }),
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    pub fn get(&self) -> Result<PooledConnection<ConnectionManager<DbConnection>>, DbError> {
+    pub fn get(&self) -> Result<PooledConnection<Manager>, DbError> {
         Ok(self.pool.get()?)
     }
 
@@ -149,13 +328,47 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        if !self.outage.admits() {
+            return Err(E::from(DbError::Unavailable));
+        }
+        let (pool, outage, probe) = (self.pool.clone(), self.outage.clone(), self.probe.clone());
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
-            work(&mut conn)
+            let mut conn = match pool.get() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Every connection busy is load, not an outage: only a checkout that
+                    // could not open a connection (r2d2 then says why) opens the circuit.
+                    if e.to_string().contains(':') || pool.state().connections == 0 {
+                        outage.unreachable(&e);
+                    }
+                    return Err(E::from(DbError::Pool(e)));
+                }
+            };
+            outage.reachable();
+            let result = work(&mut conn);
+            // A failure may have been the connection's (killed by the server, or the server
+            // gone): a dead connection is discarded, and if no new one can be opened either,
+            // the outage starts now rather than at the next checkout's timeout.
+            if result.is_err() && conn.conn.ping().is_err() {
+                conn.dead = true;
+                if let Err(e) = r2d2::ManageConnection::connect(&*probe) {
+                    outage.unreachable(&e);
+                }
+            }
+            result
         })
         .await
         .map_err(|_| E::from(DbError::Cancelled))?
+    }
+
+    /// The pool's connections and how many of them are idle.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
+    /// Whether the database was found unreachable and has not been reached since.
+    pub fn is_unreachable(&self) -> bool {
+        self.outage.is_open()
     }
 
     /// Runs `work` in one transaction on the blocking pool.
@@ -171,7 +384,7 @@ impl Db {
     /// Applies the embedded migrations of this backend. Returns how many ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.get()?;
-        let applied = match &mut *conn {
+        let applied = match &mut **conn {
             DbConnection::Postgres(c) => c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?

@@ -7,6 +7,7 @@ pub mod authorization;
 pub mod clients;
 pub mod connection;
 pub mod consents;
+pub mod gauges;
 pub mod housekeeping;
 pub mod invitations;
 pub mod logout_notices;

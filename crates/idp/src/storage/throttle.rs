@@ -28,119 +28,108 @@ pub fn find(conn: &mut DbConnection, key: &str) -> Result<Option<Counter>, DbErr
 /// Reserves one attempt before a secret is checked: adds one to the counter atomically and
 /// returns the count this reservation made (stale counters start again at one). It leaves the
 /// time of the last failure alone; [`mark_failed`] sets it when the attempt turns out wrong.
-/// Call it outside a transaction: on PostgreSQL a refused insert would abort the surrounding
-/// one.
 pub fn reserve(
     conn: &mut DbConnection,
     key: &str,
     now: UnixTime,
     window_start: UnixTime,
 ) -> Result<i32, DbError> {
-    for _ in 0..3 {
-        let counted: Option<i32> = diesel::update(
-            t::throttle_counters
-                .find(key)
-                .filter(t::last_failure_at.ge(window_start)),
-        )
-        .set(t::failures.eq(t::failures + 1))
-        .returning(t::failures)
-        .get_result(conn)
-        .optional()?;
-        if let Some(count) = counted {
-            return Ok(count);
-        }
-        let restarted = diesel::update(
-            t::throttle_counters
-                .find(key)
-                .filter(t::last_failure_at.lt(window_start)),
-        )
-        .set((
-            t::failures.eq(1),
-            t::first_failure_at.eq(now),
-            t::last_failure_at.eq(now),
-            t::locked_until.eq(None::<i64>),
-        ))
-        .execute(conn)?;
-        if restarted == 1 {
-            return Ok(1);
-        }
-        let inserted = diesel::insert_into(t::throttle_counters)
-            .values((
-                t::key.eq(key),
-                t::failures.eq(1),
-                t::first_failure_at.eq(now),
-                t::last_failure_at.eq(now),
-            ))
-            .execute(conn);
-        match inserted {
-            Ok(_) => return Ok(1),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(DbError::Query(diesel::result::Error::NotFound))
+    let live = "throttle_counters.last_failure_at >= ?";
+    upsert(
+        conn,
+        &format!(
+            "failures = CASE WHEN {live} THEN throttle_counters.failures + 1 ELSE 1 END, \
+             first_failure_at = CASE WHEN {live} THEN throttle_counters.first_failure_at ELSE excluded.first_failure_at END, \
+             last_failure_at = CASE WHEN {live} THEN throttle_counters.last_failure_at ELSE excluded.last_failure_at END, \
+             locked_until = CASE WHEN {live} THEN throttle_counters.locked_until ELSE NULL END"
+        ),
+        key,
+        now,
+        window_start,
+    )
 }
 
 /// Counts one action in a fixed window that starts at the first action counted: the count
 /// restarts once `window_seconds` have passed since then, however busy the key stays. For rate
 /// limits on actions that are not guesses (mails sent, authorization requests parked). Returns
-/// the count including this action. Call it outside a transaction (see [`reserve`]).
+/// the count including this action.
 pub fn count_in_window(
     conn: &mut DbConnection,
     key: &str,
     now: UnixTime,
     window_seconds: i64,
 ) -> Result<i32, DbError> {
-    let window_start = now - window_seconds;
-    for _ in 0..3 {
-        let counted: Option<i32> = diesel::update(
-            t::throttle_counters
-                .find(key)
-                .filter(t::first_failure_at.gt(window_start)),
-        )
-        .set((t::failures.eq(t::failures + 1), t::last_failure_at.eq(now)))
-        .returning(t::failures)
-        .get_result(conn)
-        .optional()?;
-        if let Some(count) = counted {
-            return Ok(count);
-        }
-        let restarted = diesel::update(
-            t::throttle_counters
-                .find(key)
-                .filter(t::first_failure_at.le(window_start)),
-        )
-        .set((
-            t::failures.eq(1),
-            t::first_failure_at.eq(now),
-            t::last_failure_at.eq(now),
-            t::locked_until.eq(None::<i64>),
-        ))
-        .execute(conn)?;
-        if restarted == 1 {
-            return Ok(1);
-        }
-        let inserted = diesel::insert_into(t::throttle_counters)
-            .values((
-                t::key.eq(key),
-                t::failures.eq(1),
-                t::first_failure_at.eq(now),
-                t::last_failure_at.eq(now),
-            ))
-            .execute(conn);
-        match inserted {
-            Ok(_) => return Ok(1),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => continue,
-            Err(e) => return Err(e.into()),
+    let live = "throttle_counters.first_failure_at > ?";
+    upsert(
+        conn,
+        &format!(
+            "failures = CASE WHEN {live} THEN throttle_counters.failures + 1 ELSE 1 END, \
+             first_failure_at = CASE WHEN {live} THEN throttle_counters.first_failure_at ELSE excluded.first_failure_at END, \
+             last_failure_at = excluded.last_failure_at, \
+             locked_until = CASE WHEN {live} THEN throttle_counters.locked_until ELSE NULL END"
+        ),
+        key,
+        now,
+        now - window_seconds,
+    )
+}
+
+/// One statement that creates the counter at one or applies `assignments` to the existing
+/// one, and returns its count: atomic on both backends (ON CONFLICT … DO UPDATE … RETURNING),
+/// and a single round trip where an update, a restart and an insert took three. Every `?` in
+/// `assignments` is bound to `window_start`.
+fn upsert(
+    conn: &mut DbConnection,
+    assignments: &str,
+    key: &str,
+    now: UnixTime,
+    window_start: UnixTime,
+) -> Result<i32, DbError> {
+    use diesel::sql_types::{BigInt, Text};
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        failures: i32,
+    }
+
+    let template = format!(
+        "INSERT INTO throttle_counters (key, failures, first_failure_at, last_failure_at) \
+         VALUES (?, 1, ?, ?) ON CONFLICT (key) DO UPDATE SET {assignments} RETURNING failures"
+    );
+    let windows = assignments.matches('?').count();
+    macro_rules! run {
+        ($conn:expr, $sql:expr) => {{
+            let mut query = diesel::sql_query($sql)
+                .bind::<Text, _>(key)
+                .bind::<BigInt, _>(now)
+                .bind::<BigInt, _>(now)
+                .into_boxed();
+            for _ in 0..windows {
+                query = query.bind::<BigInt, _>(window_start);
+            }
+            query.get_result::<Count>($conn)?.failures
+        }};
+    }
+    Ok(match conn {
+        DbConnection::Postgres(pg) => run!(pg, numbered_placeholders(&template)),
+        DbConnection::Sqlite(sqlite) => run!(sqlite, template),
+    })
+}
+
+/// PostgreSQL spells its placeholders `$1`, `$2`, …; SQLite takes `?`.
+fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
         }
     }
-    Err(DbError::Query(diesel::result::Error::NotFound))
+    out
 }
 
 /// Gives a reservation back (the attempt succeeded).

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::models::User;
+use super::models::{Organisation, User};
 use super::schema::users::dsl as u;
 use super::{DbConnection, DbError};
 use crate::clock::UnixTime;
@@ -17,6 +17,20 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, DbError> 
     Ok(u::users
         .find(id)
         .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The person and their organisation, in one round trip.
+pub fn find_with_organisation(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<(User, Option<Organisation>)>, DbError> {
+    use super::schema::organisations;
+    Ok(u::users
+        .find(id)
+        .left_join(organisations::table)
+        .select((User::as_select(), Option::<Organisation>::as_select()))
         .first(conn)
         .optional()?)
 }

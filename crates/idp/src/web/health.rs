@@ -12,8 +12,12 @@ pub async fn ready(state: web::Data<IdpState>) -> HttpResponse {
     match state.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness: database unavailable");
+            tracing::debug!(error = %e, "readiness: database unavailable");
             HttpResponse::ServiceUnavailable()
+                .insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    crate::error::RETRY_AFTER_SECONDS,
+                ))
                 .json(serde_json::json!({ "status": "database unavailable" }))
         }
     }

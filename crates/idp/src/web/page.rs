@@ -295,6 +295,11 @@ impl ErrorPage {
                 "not_found_title",
                 &["not_found_body"],
             ),
+            JourneyError::Fault(fault) if fault.is_unavailable() => page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable_title",
+                &["unavailable_body"],
+            ),
             JourneyError::Fault(_) => page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "error_title",
@@ -351,8 +356,13 @@ impl ResponseError for PageError {
         let html = templates
             .render("pages/error.html", &ctx)
             .unwrap_or_else(|_| "<!doctype html><title>Error</title><h1>Error</h1>".to_owned());
-        HttpResponse::build(shown.status)
-            .content_type("text/html; charset=utf-8")
-            .body(html)
+        let mut response = HttpResponse::build(shown.status);
+        if shown.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                crate::error::RETRY_AFTER_SECONDS,
+            ));
+        }
+        response.content_type("text/html; charset=utf-8").body(html)
     }
 }

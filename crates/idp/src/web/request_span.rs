@@ -1,7 +1,8 @@
 //! The tracing span of each request. It names the route pattern (`/invitation/{token}`), never
 //! the path or query: those carry one-time tokens, codes and e-mail addresses. A request that
 //! failed on a fault (status 500 and up) is logged here, once, with its request id and the
-//! fault; pages and protocol errors only describe it.
+//! fault; pages and protocol errors only describe it. A 503 (the database unreachable) is not:
+//! the outage is logged once, where it is noticed.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,16 +11,58 @@ use tracing_actix_web::RootSpanBuilder;
 
 pub struct RedactedRootSpan;
 
+/// The id of one request: in its log lines and in the `X-Request-Id` header of its answer, so a
+/// person's report ("the page said …") can be found in the log. Made here, never taken from the
+/// client.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Gives every request its id (before the span opens) and every answer the header, and counts
+/// the request with its latency by route pattern (`crate::metrics`).
+pub async fn with_request_id(
+    request: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let id = uuid::Uuid::new_v4().to_string();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let started = std::time::Instant::now();
+    let mut response = next.call(request).await?;
+    crate::metrics::request(
+        route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static(REQUEST_ID_HEADER),
+            value,
+        );
+    }
+    Ok(response)
+}
+
 impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
+        use actix_web::HttpMessage;
         let route = request
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned());
+        let id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.clone())
+            .unwrap_or_default();
         tracing::info_span!(
             "http_request",
             method = %request.method(),
             route = %route,
-            request_id = %uuid::Uuid::new_v4(),
+            request_id = %id,
             status = tracing::field::Empty,
         )
     }
@@ -39,7 +82,13 @@ impl RootSpanBuilder for RedactedRootSpan {
             ),
         };
         span.record("status", status);
-        if status >= 500 {
+        if status == 503 {
+            // The database is unreachable: `storage::Db` logs the cause once per outage.
+            let error = error.unwrap_or_default();
+            span.in_scope(
+                || tracing::debug!(status, error = %error, "request refused: unavailable"),
+            );
+        } else if status >= 500 {
             let error = error.unwrap_or_default();
             span.in_scope(|| tracing::error!(status, error = %error, "request failed"));
         }

@@ -81,3 +81,30 @@ both_backends!(
     a_page_form_that_cannot_be_read_gets_a_page,
     a_fault_is_answered_500_and_logged_once_with_the_request_id,
 );
+
+async fn every_answer_carries_its_own_request_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/login",
+        "/does-not-exist",
+        "/health/ready",
+    ] {
+        let response = http()
+            .get(format!("{}{path}", app.address))
+            .header("x-request-id", "chosen-by-the-client")
+            .send()
+            .await
+            .unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        // The IdP's own id, never the client's.
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{path}: {id}");
+        assert!(seen.insert(id), "{path}: an id seen before");
+    }
+}
+
+both_backends!(every_answer_carries_its_own_request_id);

@@ -39,6 +39,28 @@ fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// `host:port` of the PostgreSQL server the tests use.
+pub fn pg_target() -> String {
+    let url = url::Url::parse(&pg_admin_url()).unwrap();
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    )
+}
+
+/// Ends every server connection to `database`, as `pg_terminate_backend` by an administrator
+/// (or a failover) does.
+pub fn terminate_connections(database: &str) {
+    let mut conn = PgConnection::establish(&pg_admin_url()).unwrap();
+    conn.batch_execute(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        database.replace('\'', "")
+    ))
+    .unwrap();
+}
+
 /// A fresh database for one test; dropped again when the test ends.
 pub struct TestDatabase {
     pub url: String,
@@ -116,6 +138,8 @@ pub struct Options {
     pub initial_access_token: Option<String>,
     /// Changes the settings last, before the app starts.
     pub settings: Option<SettingsChange>,
+    /// The clock to share (another node's); `None`: a clock of its own.
+    pub clock: Option<ShiftedClock>,
 }
 
 impl Options {
@@ -163,7 +187,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     if let Some(change) = options.settings {
         change(&mut settings);
     }
-    let clock = ShiftedClock::default();
+    let clock = options.clock.unwrap_or_default();
     let shared: SharedClock = Arc::new(clock.clone());
     let app = Application::build_with_listener(settings, Some(shared), listener)
         .await
@@ -181,6 +205,33 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         server,
         _db: db,
     }
+}
+
+/// A second IdP node beside `first`, as behind a load balancer: the same PostgreSQL database,
+/// issuer, encryption key, clock and SMTP server, its own port, workers and key refresher
+/// (refreshing every second).
+pub async fn second_node(first: &TestApp) -> TestApp {
+    let settings = &first.state.settings;
+    let (url, issuer, key) = (
+        settings.database.url.clone(),
+        settings.issuer.clone(),
+        settings.secrets.encryption_key.clone(),
+    );
+    spawn_app_with(
+        Backend::Postgres,
+        Options {
+            smtp_port: Some(first.smtp.port),
+            clock: Some(first.clock.clone()),
+            settings: Some(Box::new(move |s| {
+                s.database.url = url;
+                s.issuer = issuer;
+                s.secrets.encryption_key = key;
+                s.keys.refresh_seconds = 1;
+            })),
+            ..Options::default()
+        },
+    )
+    .await
 }
 
 /// A plain HTTP client without cookies (a relying party's back end).

@@ -6,10 +6,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use super::{Authentication, TokenResponse, respond};
+use super::{Authentication, Granted, TokenResponse, respond};
 use crate::crypto::{OpaqueToken, constant_time_eq};
 use crate::domain::Scope;
 use crate::domain::scope::OFFLINE_ACCESS;
+use crate::oidc::claims::Person;
 use crate::oidc::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
 use crate::oidc::form::FormParams;
@@ -32,9 +33,7 @@ fn s256(verifier: &str) -> String {
 
 enum Outcome {
     Issued {
-        auth: Authentication,
-        scope: Scope,
-        nonce: Option<String>,
+        grant: Box<Granted>,
         refresh: Option<OpaqueToken>,
     },
     Refused(&'static str),
@@ -73,7 +72,8 @@ pub async fn exchange(
             if row.client_id != client_id {
                 return Ok(Outcome::Refused("the code was issued to another client"));
             }
-            if row.used_at.is_some() || !authorization::use_code(conn, &code_hash, now)? {
+            if row.used_at.is_some() || !authorization::use_code(conn, &code_hash, &code_jti, now)?
+            {
                 // RFC 6749 §4.1.2: a code used twice revokes the tokens it produced.
                 let revoked = authorization::revoke_by_code(conn, &code_hash, now)?;
                 if let Some(jti) = &row.access_token_jti {
@@ -88,7 +88,6 @@ pub async fn exchange(
                 audit::record(conn, record, now)?;
                 return Ok(Outcome::Refused("the code was already used"));
             }
-            authorization::set_code_access_token(conn, &code_hash, &code_jti)?;
             if row.expires_at <= now {
                 return Ok(Outcome::Refused("the code has expired"));
             }
@@ -123,11 +122,11 @@ pub async fn exchange(
                     "the session that issued the code has ended",
                 ));
             }
-            let active = crate::storage::users::find(conn, &row.user_id)?
-                .is_some_and(|u| u.status.may_receive_tokens());
-            if !active {
+            let Some(person) =
+                Person::load(conn, &row.user_id)?.filter(|p| p.user.status.may_receive_tokens())
+            else {
                 return Ok(Outcome::Refused("the account is not active"));
-            }
+            };
             let scope = Scope::parse_stored(&row.scope);
             let refresh = if scope.contains(OFFLINE_ACCESS) && offline_allowed {
                 let token = OpaqueToken::generate();
@@ -156,37 +155,32 @@ pub async fn exchange(
                 None
             };
             Ok::<_, OAuthError>(Outcome::Issued {
-                auth: Authentication {
-                    user_id: row.user_id,
-                    auth_time: row.auth_time,
-                    amr: row.amr,
-                    session_id_hash: row.session_id_hash,
-                },
-                scope,
-                nonce: row.nonce,
+                grant: Box::new(Granted {
+                    auth: Authentication {
+                        user_id: row.user_id,
+                        auth_time: row.auth_time,
+                        amr: row.amr,
+                        session_id_hash: row.session_id_hash,
+                    },
+                    claims: person.claims(&scope),
+                    scope,
+                    nonce: row.nonce,
+                }),
                 refresh,
             })
         })
         .await?;
-    let (auth, scope, nonce, refresh) = match outcome {
-        Outcome::Issued {
-            auth,
-            scope,
-            nonce,
-            refresh,
-        } => (auth, scope, nonce, refresh),
+    let (grant, refresh) = match outcome {
+        Outcome::Issued { grant, refresh } => (grant, refresh),
         Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
     };
     respond(
         state,
         client,
-        &auth,
-        &scope,
-        nonce,
+        *grant,
         refresh.map(|t| t.expose().to_owned()),
         jti,
     )
-    .await
 }
 
 #[cfg(test)]

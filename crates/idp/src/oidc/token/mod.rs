@@ -21,18 +21,36 @@ pub async fn grant(
     client: &Client,
     form: &FormParams,
 ) -> Result<TokenResponse, OAuthError> {
-    match form.require("grant_type")? {
-        "authorization_code" => authorization_code::exchange(state, client, form).await,
-        "refresh_token" => refresh_token::exchange(state, client, form).await,
-        "client_credentials" => client_credentials::exchange(state, client, form).await,
-        other => Err(OAuthError::new(
-            OAuthErrorCode::UnsupportedGrantType,
-            format!(
-                "grant type {} is not supported",
-                crate::telemetry::Untrusted(other)
-            ),
-        )),
-    }
+    let (grant_type, answer) = match form.require("grant_type")? {
+        "authorization_code" => (
+            "authorization_code",
+            authorization_code::exchange(state, client, form).await,
+        ),
+        "refresh_token" => (
+            "refresh_token",
+            refresh_token::exchange(state, client, form).await,
+        ),
+        "client_credentials" => (
+            "client_credentials",
+            client_credentials::exchange(state, client, form).await,
+        ),
+        other => (
+            "unsupported",
+            Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                format!(
+                    "grant type {} is not supported",
+                    crate::telemetry::Untrusted(other)
+                ),
+            )),
+        ),
+    };
+    let outcome = match &answer {
+        Ok(_) => "ok",
+        Err(e) => e.code.as_str(),
+    };
+    crate::metrics::grant(grant_type, outcome);
+    answer
 }
 
 #[derive(Debug, Serialize)]
@@ -56,30 +74,36 @@ pub struct Authentication {
     pub session_id_hash: Option<String>,
 }
 
+/// What a grant's transaction decided: who, which scope, and the claims that scope releases.
+pub struct Granted {
+    pub auth: Authentication,
+    pub scope: Scope,
+    pub claims: UserClaims,
+    pub nonce: Option<String>,
+}
+
 pub struct Minted {
     pub access_token: String,
     pub jti: String,
     pub id_token: Option<String>,
 }
 
-/// Loads the person's claims for `scope`, signs the tokens and builds the response: the common
-/// end of the authorization_code and refresh_token grants.
-pub async fn respond(
+/// Signs the tokens with the person's claims for `scope` (read in the grant's own transaction)
+/// and builds the response: the common end of the authorization_code and refresh_token grants.
+pub fn respond(
     state: &IdpState,
     client: &Client,
-    auth: &Authentication,
-    scope: &Scope,
-    nonce: Option<String>,
+    grant: Granted,
     refresh_token: Option<String>,
     jti: String,
 ) -> Result<TokenResponse, OAuthError> {
-    let (user_id, claim_scope) = (auth.user_id.clone(), scope.clone());
-    let claims = state
-        .db
-        .run(move |conn| super::claims::load_user_claims(conn, &user_id, &claim_scope))
-        .await?
-        .map(|(_, claims)| claims)
-        .unwrap_or_default();
+    let Granted {
+        auth,
+        scope,
+        claims,
+        nonce,
+    } = grant;
+    let (auth, scope) = (&auth, &scope);
     let minted = mint(state, client, auth, scope, claims, nonce, jti)?;
     let response = TokenResponse {
         access_token: minted.access_token,

@@ -2,9 +2,10 @@
 //! a rotated (or revoked) one again is taken as theft and revokes the whole family (RFC 9700
 //! §4.14.2).
 
-use super::{Authentication, TokenResponse, respond};
+use super::{Authentication, Granted, TokenResponse, respond};
 use crate::crypto::OpaqueToken;
 use crate::domain::Scope;
+use crate::oidc::claims::Person;
 use crate::oidc::client::{Client, GRANT_REFRESH_TOKEN};
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
 use crate::oidc::form::FormParams;
@@ -38,8 +39,7 @@ impl RefreshLifetime {
 
 enum Outcome {
     Rotated {
-        auth: Authentication,
-        scope: Scope,
+        grant: Box<Granted>,
         token: OpaqueToken,
     },
     Refused(&'static str),
@@ -96,14 +96,14 @@ pub async fn exchange(
             if row.expires_at <= now {
                 return Ok(Outcome::Refused("the refresh token has expired"));
             }
-            let active = crate::storage::users::find(conn, &row.user_id)?
-                .is_some_and(|u| u.status.may_receive_tokens());
-            if !active {
+            let Some(person) =
+                Person::load(conn, &row.user_id)?.filter(|p| p.user.status.may_receive_tokens())
+            else {
                 return Ok(Outcome::Refused("the account is not active"));
-            }
+            };
             // A person who lost the superuser role since the login loses the admin scope, for
             // this family for good.
-            let family_scope = crate::oidc::code::for_person(conn, &row.user_id, &row.scope)?;
+            let family_scope = crate::oidc::code::scope_for(&person.user, &row.scope);
             let granted = Scope::parse_stored(&family_scope);
             let scope = match &requested_scope {
                 Some(requested) => match granted.narrow(requested) {
@@ -137,19 +137,23 @@ pub async fn exchange(
                 },
             )?;
             Ok::<_, OAuthError>(Outcome::Rotated {
-                auth: Authentication {
-                    user_id: row.user_id,
-                    auth_time: row.auth_time,
-                    amr: row.amr,
-                    session_id_hash: row.session_id_hash,
-                },
-                scope,
+                grant: Box::new(Granted {
+                    auth: Authentication {
+                        user_id: row.user_id,
+                        auth_time: row.auth_time,
+                        amr: row.amr,
+                        session_id_hash: row.session_id_hash,
+                    },
+                    claims: person.claims(&scope),
+                    scope,
+                    nonce: None,
+                }),
                 token,
             })
         })
         .await?;
-    let (auth, scope, token) = match outcome {
-        Outcome::Rotated { auth, scope, token } => (auth, scope, token),
+    let (grant, token) = match outcome {
+        Outcome::Rotated { grant, token } => (grant, token),
         Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
         Outcome::InvalidScope => {
             return Err(OAuthError::new(
@@ -158,15 +162,5 @@ pub async fn exchange(
             ));
         }
     };
-    let response = respond(
-        state,
-        client,
-        &auth,
-        &scope,
-        None,
-        Some(token.expose().to_owned()),
-        jti,
-    )
-    .await?;
-    Ok(response)
+    respond(state, client, *grant, Some(token.expose().to_owned()), jti)
 }

@@ -59,6 +59,9 @@ impl ResponseError for OAuthError {
         if let Some(challenge) = self.challenge() {
             response.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
+        if self.http_status() == 503 {
+            response.insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_SECONDS));
+        }
         response.json(self.body())
     }
 }

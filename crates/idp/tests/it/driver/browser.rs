@@ -35,6 +35,15 @@ impl TestApp {
 }
 
 impl Browser {
+    /// The same browser (its cookies) talking to another node of the IdP.
+    pub fn at(&self, node: &TestApp) -> Browser {
+        Browser {
+            http: self.http.clone(),
+            address: node.address.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
     /// `target` is a path on the IdP or a whole URL (a link from a mail, an authorization URL).
     fn url(&self, target: &str) -> String {
         if target.starts_with("http://") || target.starts_with("https://") {

@@ -164,6 +164,14 @@ fn portal() -> NewClient {
 }
 
 impl RelyingParty {
+    /// The same client talking to another node of the IdP.
+    pub fn at(&self, node: &TestApp) -> RelyingParty {
+        RelyingParty {
+            address: node.address.clone(),
+            ..self.clone()
+        }
+    }
+
     /// This client with another id or secret (an impostor, or a client that lost its secret).
     pub fn posing_as(&self, id: &str, secret: Option<&str>) -> RelyingParty {
         RelyingParty {

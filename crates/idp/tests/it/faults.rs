@@ -1,0 +1,248 @@
+//! Faults: the database goes away and comes back. While it is unreachable the IdP says so at
+//! once (503 with `Retry-After`: a page in the person's language, or the RFC's
+//! `temporarily_unavailable`), readiness says not ready, and it serves again by itself when the
+//! database returns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::driver::*;
+use crate::helpers::*;
+
+/// A TCP proxy in front of PostgreSQL that can take the database away: while down it cuts every
+/// connection it carries and closes new ones at once, as a restarted or unreachable server
+/// does.
+struct PgProxy {
+    port: u16,
+    up: Arc<watch::Sender<bool>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PgProxy {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(watch::channel(true).0);
+        let state = up.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !*state.borrow() {
+                    drop(client);
+                    continue;
+                }
+                let mut down = state.subscribe();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Self { port, up, task }
+    }
+
+    fn down(&self) {
+        self.up.send_replace(false);
+    }
+
+    fn up(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+impl Drop for PgProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An app whose database connections all pass through `proxy`.
+async fn app_behind(proxy: &PgProxy) -> TestApp {
+    let port = proxy.port;
+    spawn_app_with(
+        Backend::Postgres,
+        Options::settings(move |s| {
+            let mut url = url::Url::parse(&s.database.url).unwrap();
+            url.set_port(Some(port)).unwrap();
+            s.database.url = url.to_string();
+            s.database.checkout_timeout_ms = 1_000;
+        }),
+    )
+    .await
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<u64> {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn ready(app: &TestApp) -> StatusCode {
+    reqwest::get(format!("{}/health/ready", app.address))
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn while_the_database_is_unreachable_answers_are_503_at_once_and_it_recovers() {
+    let proxy = PgProxy::start(pg_target()).await;
+    let app = app_behind(&proxy).await;
+    let rp = app.refresh_client().await;
+    let person = onboarded_person(&app).await;
+    let browser = app.browser();
+    let tokens = rp.sign_in(&browser, &person, "openid offline_access").await;
+    assert_eq!(ready(&app).await, StatusCode::OK);
+
+    proxy.down();
+
+    // Readiness notices within the checkout timeout, and from then on at once.
+    let started = Instant::now();
+    assert_eq!(ready(&app).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    assert_eq!(ready(&app).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A protocol endpoint: RFC 6749's temporarily_unavailable, 503, Retry-After.
+    let started = Instant::now();
+    let response = rp
+        .post(
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry_after(&response).is_some_and(|s| s > 0));
+    let (_, body) = json_of(response).await;
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+
+    // A page: 503 in the person's language, with Retry-After and a way back.
+    let response = app
+        .browser()
+        .get(&rp.authorize_url("openid", &[("ui_locales", "nl")]))
+        .await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry_after(&response).is_some_and(|s| s > 0));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("tijdelijk niet beschikbaar"), "{html}");
+
+    // The database returns: the same process serves again within seconds, without a restart,
+    // and the refresh token refused meanwhile still works (nothing was half-written).
+    proxy.up();
+    let started = Instant::now();
+    while ready(&app).await != StatusCode::OK {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not ready again within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, refreshed) = rp.refresh(&tokens).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let browser = app.browser();
+    rp.sign_in(&browser, &person, "openid").await;
+}
+
+#[tokio::test]
+async fn connections_killed_by_the_server_are_replaced_without_an_error_page() {
+    let app = spawn_app(Backend::Postgres).await;
+    let rp = app.refresh_client().await;
+    let person = onboarded_person(&app).await;
+    let browser = app.browser();
+    let mut tokens = rp.sign_in(&browser, &person, "openid offline_access").await;
+    // Every connection of this database is terminated by the server, as an administrator's
+    // pg_terminate_backend or a failover does.
+    let database = url::Url::parse(&app.state.settings.database.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    terminate_connections(&database);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    for _ in 0..5 {
+        let (status, body) = rp.refresh(&tokens).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        tokens = body;
+    }
+    assert_eq!(ready(&app).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reservations_an_outage_left_unsettled_are_given_back_when_the_database_returns() {
+    use idp::throttle::{Reservations, Subject};
+
+    let proxy = PgProxy::start(pg_target()).await;
+    let app = app_behind(&proxy).await;
+    let settings = app.state.settings.throttle.clone();
+    let subjects = Subject::password_attempt(MARCO, None, Some("192.0.2.7"));
+    let account = subjects[0].key().to_owned();
+
+    // An attempt reserves its account counter ...
+    let reservations = Reservations::new(&app.state.db);
+    let held = reservations.held().clone();
+    let now = app.state.now();
+    let reserving = subjects.clone();
+    app.state
+        .db
+        .run(move |conn| idp::throttle::begin(conn, &settings, &reserving, now, &held))
+        .await
+        .unwrap();
+    let reserved = app.admin().throttle_counter(&account).await.unwrap();
+    assert_eq!(reserved.failures, 1);
+
+    // ... then the database goes away before the password is checked, and the attempt ends
+    // unsettled (its request answered 503).
+    proxy.down();
+    drop(reservations);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.up();
+
+    // Once the database answers, the reservation is given back: the outage counts against
+    // nobody.
+    let started = Instant::now();
+    loop {
+        let key = account.clone();
+        let counter = app
+            .state
+            .db
+            .run(move |c| idp::storage::throttle::find(c, &key))
+            .await;
+        // Refused while the IdP has not yet seen the database return.
+        if counter.is_ok_and(|c| c.is_some_and(|c| c.failures == 0)) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
