@@ -156,6 +156,9 @@ pub struct ServerSettings {
     /// Where `GET /metrics` (Prometheus) listens; empty: not served. Never the public address.
     #[serde(default)]
     pub metrics_address: String,
+    /// After SIGTERM or SIGINT: how long requests in flight and background work may take
+    /// before the process exits anyway.
+    pub shutdown_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,6 +249,8 @@ pub struct SecretSettings {
 pub struct PasswordSettings {
     pub min_length: usize,
     pub hash_concurrency: usize,
+    /// How many password checks may wait for a hasher; more are answered 503 at once.
+    pub hash_queue_limit: usize,
 }
 
 impl Settings {

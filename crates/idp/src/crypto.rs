@@ -157,6 +157,19 @@ pub struct PasswordHasherPool {
     idle: Arc<Mutex<Vec<HasherThread>>>,
     load: Arc<Load>,
     threads: usize,
+    /// Requests waiting for a slot now, and how many may wait: one more is refused at once
+    /// (503 with `Retry-After`) rather than left to time out in the queue.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    queue_limit: usize,
+}
+
+/// Counts a request among the waiting while it waits.
+struct Waiting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for PasswordHasherPool {
@@ -176,6 +189,9 @@ pub enum HashError {
     Hash(String),
     #[error("the hashing pool is shut down")]
     Closed,
+    /// More password checks are waiting than `password.hash_queue_limit` allows.
+    #[error("too many password checks are waiting")]
+    Busy,
 }
 
 /// How long a hasher thread keeps its working memory without work. Long enough to span the
@@ -220,7 +236,16 @@ impl PasswordHasherPool {
             threads: threads.len(),
             idle: Arc::new(Mutex::new(threads)),
             load,
+            waiting: Arc::default(),
+            queue_limit: usize::MAX,
         }
+    }
+
+    /// At most `limit` requests wait for a slot (beyond those hashing); more are refused with
+    /// [`HashError::Busy`]. Unlimited unless set.
+    pub fn with_queue_limit(mut self, limit: usize) -> Self {
+        self.queue_limit = limit;
+        self
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
@@ -244,12 +269,21 @@ impl PasswordHasherPool {
     /// hash, whether it should still run (the throttle's view of the client address at that
     /// moment), and record its outcome before the next waiting attempt decides.
     pub async fn slot(&self) -> Result<HashSlot, HashError> {
+        let waiting = Waiting(self.waiting.clone());
+        if self
+            .waiting
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            >= self.queue_limit.max(1)
+        {
+            return Err(HashError::Busy);
+        }
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| HashError::Closed)?;
+        drop(waiting);
         // The permit guarantees an idle thread; the most recently used one still has its memory.
         let thread = lock(&self.idle).pop().ok_or(HashError::Closed)?;
         Ok(HashSlot {

@@ -33,9 +33,11 @@ pub enum Fault {
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 impl Fault {
-    /// The database is unreachable: answered 503 with `Retry-After`, not 500.
+    /// The database is unreachable, or too many password checks are waiting: answered 503 with
+    /// `Retry-After`, not 500.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Fault::Db(e) if e.is_unavailable())
+            || matches!(self, Fault::Hash(crate::crypto::HashError::Busy))
     }
 }
 

@@ -94,8 +94,14 @@ impl Application {
         self.worker.abort_handle()
     }
 
+    /// Serves until stopped (SIGTERM or SIGINT included); then lets the background work started
+    /// by requests finish within the grace period before the workers stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        let grace =
+            std::time::Duration::from_secs(self.state.settings.server.shutdown_grace_seconds);
+        self.state.background.wait(grace).await;
+        tracing::info!("stopped");
         self.worker.abort();
         if let Some(metrics) = self.metrics {
             metrics.stop(false).await;
@@ -154,6 +160,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
     let https = state.settings.secure_cookies();
     let workers = state.settings.server.workers;
+    let grace = state.settings.server.shutdown_grace_seconds;
     let discovery = web::Data::new(crate::web::oidc::discovery::DiscoveryDocument(
         crate::oidc::discovery::document(&state.settings).into(),
     ));
@@ -176,6 +183,8 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
     if workers > 0 {
         server = server.workers(workers);
     }
+    // SIGTERM and SIGINT: stop accepting, let the requests in flight finish within the grace.
+    server = server.shutdown_timeout(grace);
     Ok(server.run())
 }
 

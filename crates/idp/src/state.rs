@@ -47,7 +47,8 @@ impl IdpState {
         let keys = KeyManager::load(&db, &keyring, clock.clone(), &settings).await?;
         let templates = Arc::new(Templates::load()?);
         let mail = MailRenderer::new(templates.clone(), &settings);
-        let hasher = PasswordHasherPool::new(settings.password.hash_concurrency);
+        let hasher = PasswordHasherPool::new(settings.password.hash_concurrency)
+            .with_queue_limit(settings.password.hash_queue_limit);
         Ok(Self {
             settings: Arc::new(settings),
             db,

@@ -246,3 +246,122 @@ async fn reservations_an_outage_left_unsettled_are_given_back_when_the_database_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A browser's GET of the login page: its cookies and the form's CSRF token.
+async fn login_form(address: &str) -> (reqwest::Client, String) {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = browser
+        .get(format!("{address}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf_token\" value=\"";
+    let at = html.find(marker).expect("a CSRF field") + marker.len();
+    let token = html[at..].split('"').next().unwrap().to_owned();
+    (browser, token)
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_requests_in_flight_finish_and_exits_0() {
+    let idp = IdpProcess::start(Backend::Sqlite, "text").await;
+    let mut forms = Vec::new();
+    for _ in 0..10 {
+        forms.push(login_form(&idp.address).await);
+    }
+    // Ten password checks under way (each an argon2 verification, queued on the hashers)...
+    let mut in_flight = Vec::new();
+    for (i, (browser, token)) in forms.into_iter().enumerate() {
+        let url = format!("{}/login", idp.address);
+        in_flight.push(tokio::spawn(async move {
+            browser
+                .post(url)
+                .form(&[
+                    ("csrf_token", token),
+                    ("email", format!("niemand{i}@ek88.nl")),
+                    ("password", "Wrong-Password-1234!".to_owned()),
+                ])
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // ... when the node is told to stop.
+    let (code, log) = idp.terminate(Duration::from_secs(40)).await;
+    for request in in_flight {
+        let answered = request.await.unwrap();
+        assert_eq!(
+            answered.as_ref().ok(),
+            Some(&StatusCode::OK),
+            "a request in flight was cut off: {answered:?}\n{log}"
+        );
+    }
+    assert_eq!(code, Some(0), "{log}");
+}
+
+async fn password_checks_beyond_the_queue_limit_are_refused_at_once_with_503(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options::settings(|s| {
+            s.password.hash_concurrency = 1;
+            s.password.hash_queue_limit = 1;
+        }),
+    )
+    .await;
+    // Twelve password checks at once for one hasher with room for one more in its queue (each
+    // address unknown: still one argon2 verification each).
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let browser = app.browser();
+        attempts.spawn(async move {
+            let response = browser
+                .submit(
+                    "/login",
+                    "/login",
+                    &[
+                        ("email", &format!("niemand{i}@ek88.nl")),
+                        ("password", "Wrong-Password-1234!"),
+                    ],
+                )
+                .await;
+            let status = response.status();
+            let retry = response.headers().contains_key("retry-after");
+            let html = response.text().await.unwrap();
+            (status, retry, html)
+        });
+    }
+    let (mut checked, mut refused) = (0, 0);
+    while let Some(answer) = attempts.join_next().await {
+        let (status, retry, html) = answer.unwrap();
+        match status {
+            StatusCode::OK => checked += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(retry, "503 without Retry-After");
+                assert!(html.contains("tijdelijk niet beschikbaar"), "{html}");
+                refused += 1;
+            }
+            other => panic!("{other}: {html}"),
+        }
+    }
+    assert!(
+        checked >= 2,
+        "the hasher and its queue were used: {checked}"
+    );
+    assert!(refused >= 1, "the queue overflowed: {refused} refused");
+    // Refused attempts count against nobody: the address can still log in at once.
+    let person = onboarded_person(&app).await;
+    let response = app
+        .browser()
+        .log_in_password(&person.email, &person.password)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+crate::both_backends!(password_checks_beyond_the_queue_limit_are_refused_at_once_with_503);

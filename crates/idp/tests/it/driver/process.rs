@@ -85,6 +85,26 @@ impl IdpProcess {
             .unwrap_or_else(|_| panic!("{text:?} was not logged"))
     }
 
+    /// Sends SIGTERM, as an orchestrator stopping the node does, and waits (at most `limit`)
+    /// for the process to end: its exit code (`None`: ended by a signal) and all it logged.
+    pub async fn terminate(mut self, limit: Duration) -> (Option<i32>, String) {
+        let pid = self.child.id().expect("the process runs");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("still running {limit:?} after SIGTERM"))
+            .unwrap();
+        while let Ok(Some(line)) = self.lines.next_line().await {
+            self.log.push_str(&line);
+            self.log.push('\n');
+        }
+        (status.code(), self.log)
+    }
+
     /// Stops the process; returns all it logged.
     pub async fn stop(mut self) -> String {
         self.child.kill().await.unwrap();
