@@ -159,6 +159,8 @@ pub struct ServerSettings {
     /// After SIGTERM or SIGINT: how long requests in flight and background work may take
     /// before the process exits anyway.
     pub shutdown_grace_seconds: u64,
+    /// How long a client may take to send its request head (408 and closed after).
+    pub request_head_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -161,6 +161,7 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
     let https = state.settings.secure_cookies();
     let workers = state.settings.server.workers;
     let grace = state.settings.server.shutdown_grace_seconds;
+    let head_timeout = state.settings.server.request_head_timeout_seconds;
     let discovery = web::Data::new(crate::web::oidc::discovery::DiscoveryDocument(
         crate::oidc::discovery::document(&state.settings).into(),
     ));
@@ -184,7 +185,12 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
         server = server.workers(workers);
     }
     // SIGTERM and SIGINT: stop accepting, let the requests in flight finish within the grace.
-    server = server.shutdown_timeout(grace);
+    server = server
+        .shutdown_timeout(grace)
+        // A client that opens a connection and never finishes its request head is answered
+        // 408 and dropped; one that never reads the answer is dropped a second later.
+        .client_request_timeout(std::time::Duration::from_secs(head_timeout.max(1)))
+        .client_disconnect_timeout(std::time::Duration::from_secs(1));
     Ok(server.run())
 }
 

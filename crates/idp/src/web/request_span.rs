@@ -19,13 +19,33 @@ pub struct RequestId(pub String);
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The largest request head (target and header fields) a request may have: far above what a
+/// browser or a relying party sends, far below what would let a client make the server hold
+/// much per connection.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
 /// Gives every request its id (before the span opens) and every answer the header, and counts
-/// the request with its latency by route pattern (`crate::metrics`).
+/// the request with its latency by route pattern (`crate::metrics`). A request head over
+/// [`MAX_HEAD_BYTES`] is answered 431 (RFC 6585 §5) before anything else looks at it.
 pub async fn with_request_id(
     request: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
     use actix_web::HttpMessage;
+    let head: usize = request.uri().to_string().len()
+        + request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    if head > MAX_HEAD_BYTES {
+        let response = actix_web::HttpResponse::build(
+            actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        )
+        .content_type("text/plain; charset=utf-8")
+        .body("Request header fields too large / Verzoekkop te groot");
+        return Ok(request.into_response(response).map_into_right_body());
+    }
     let id = uuid::Uuid::new_v4().to_string();
     request.extensions_mut().insert(RequestId(id.clone()));
     let route = request
@@ -44,7 +64,7 @@ pub async fn with_request_id(
             value,
         );
     }
-    Ok(response)
+    Ok(response.map_into_left_body())
 }
 
 impl RootSpanBuilder for RedactedRootSpan {

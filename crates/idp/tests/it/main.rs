@@ -10,6 +10,7 @@ mod errors;
 mod faults;
 mod hardening;
 mod helpers;
+mod http_limits;
 mod keys;
 mod multi_node;
 mod oidc;
