@@ -19,6 +19,7 @@ mod onboarding;
 mod operations;
 mod outbox;
 mod portal;
+mod properties;
 mod recovery;
 mod registration;
 mod sessions;
