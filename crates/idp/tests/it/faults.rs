@@ -365,3 +365,43 @@ async fn password_checks_beyond_the_queue_limit_are_refused_at_once_with_503(bac
 }
 
 crate::both_backends!(password_checks_beyond_the_queue_limit_are_refused_at_once_with_503);
+
+async fn a_relying_party_that_never_answers_does_not_delay_the_logout(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let person = onboarded_person(&app).await;
+    // A back-channel logout receiver that accepts the connection and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/bc", silent.local_addr().unwrap());
+    let _held = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let rp = app.backchannel_client(url).await;
+    let callback = app
+        .browser()
+        .authorize(&rp.authorize_url("openid", &[]), &person)
+        .await;
+    assert!(query_param(&callback, "code").is_some());
+
+    // The sessions end at once: the notice is queued, not sent while the person waits.
+    let started = Instant::now();
+    let ended = app.admin().end_sessions(&person.email).await.unwrap();
+    assert!(ended >= 1, "{ended}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The delivery gives up on the silent receiver after its own deadline and is retried later.
+    let notices = notices_once(&app, |notices| {
+        !notices.is_empty() && notices.iter().all(|n| n.attempts > 0)
+    })
+    .await;
+    assert!(notices[0].delivered_at.is_none());
+    assert!(notices[0].last_error.is_some(), "{notices:?}");
+}
+
+crate::both_backends!(a_relying_party_that_never_answers_does_not_delay_the_logout);
