@@ -12,7 +12,6 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::IdpState;
-use crate::storage::DbError;
 
 /// Request latency buckets, in seconds: from a cached document to an argon2 queue under load.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -97,7 +96,7 @@ async fn scrape(state: web::Data<IdpState>) -> HttpResponse {
         .await;
     match read {
         Ok(snapshot) => observe(&state, &snapshot),
-        Err(e @ DbError::Unavailable) | Err(e @ DbError::Pool(_)) => {
+        Err(e) if e.is_unavailable() => {
             tracing::debug!(error = %e, "metrics: database gauges left as they were");
         }
         Err(e) => tracing::warn!(error = %e, "metrics: database gauges not read"),

@@ -333,27 +333,28 @@ impl Db {
         }
         let (pool, outage, probe) = (self.pool.clone(), self.outage.clone(), self.probe.clone());
         tokio::task::spawn_blocking(move || {
+            // Whether the database itself is away, rather than one connection or the pool's
+            // capacity: a fresh connection outside the pool tells, and says why.
+            let tell = || {
+                if let Err(e) = r2d2::ManageConnection::connect(&*probe) {
+                    outage.unreachable(&e);
+                }
+            };
             let mut conn = match pool.get() {
                 Ok(conn) => conn,
                 Err(e) => {
-                    // Every connection busy is load, not an outage: only a checkout that
-                    // could not open a connection (r2d2 then says why) opens the circuit.
-                    if e.to_string().contains(':') || pool.state().connections == 0 {
-                        outage.unreachable(&e);
-                    }
+                    tell();
                     return Err(E::from(DbError::Pool(e)));
                 }
             };
             outage.reachable();
             let result = work(&mut conn);
             // A failure may have been the connection's (killed by the server, or the server
-            // gone): a dead connection is discarded, and if no new one can be opened either,
-            // the outage starts now rather than at the next checkout's timeout.
+            // gone): a dead connection is discarded, and the outage starts now rather than at
+            // the next checkout's timeout.
             if result.is_err() && conn.conn.ping().is_err() {
                 conn.dead = true;
-                if let Err(e) = r2d2::ManageConnection::connect(&*probe) {
-                    outage.unreachable(&e);
-                }
+                tell();
             }
             result
         })

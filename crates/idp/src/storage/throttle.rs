@@ -1,6 +1,8 @@
 //! Failure counters. Every change is one atomic statement, so N concurrent failures count N
 //! (a read-modify-write here is how lockouts get bypassed).
 
+use std::sync::LazyLock;
+
 use diesel::prelude::*;
 
 use super::schema::throttle_counters::dsl as t;
@@ -34,19 +36,9 @@ pub fn reserve(
     now: UnixTime,
     window_start: UnixTime,
 ) -> Result<i32, DbError> {
-    let live = "throttle_counters.last_failure_at >= ?";
-    upsert(
-        conn,
-        &format!(
-            "failures = CASE WHEN {live} THEN throttle_counters.failures + 1 ELSE 1 END, \
-             first_failure_at = CASE WHEN {live} THEN throttle_counters.first_failure_at ELSE excluded.first_failure_at END, \
-             last_failure_at = CASE WHEN {live} THEN throttle_counters.last_failure_at ELSE excluded.last_failure_at END, \
-             locked_until = CASE WHEN {live} THEN throttle_counters.locked_until ELSE NULL END"
-        ),
-        key,
-        now,
-        window_start,
-    )
+    static RESERVE: LazyLock<Statement> =
+        LazyLock::new(|| Statement::new("throttle_counters.last_failure_at >= ?", false));
+    RESERVE.run(conn, key, now, window_start)
 }
 
 /// Counts one action in a fixed window that starts at the first action counted: the count
@@ -59,62 +51,81 @@ pub fn count_in_window(
     now: UnixTime,
     window_seconds: i64,
 ) -> Result<i32, DbError> {
-    let live = "throttle_counters.first_failure_at > ?";
-    upsert(
-        conn,
-        &format!(
-            "failures = CASE WHEN {live} THEN throttle_counters.failures + 1 ELSE 1 END, \
-             first_failure_at = CASE WHEN {live} THEN throttle_counters.first_failure_at ELSE excluded.first_failure_at END, \
-             last_failure_at = excluded.last_failure_at, \
-             locked_until = CASE WHEN {live} THEN throttle_counters.locked_until ELSE NULL END"
-        ),
-        key,
-        now,
-        now - window_seconds,
-    )
+    static COUNT: LazyLock<Statement> =
+        LazyLock::new(|| Statement::new("throttle_counters.first_failure_at > ?", true));
+    COUNT.run(conn, key, now, now - window_seconds)
 }
 
-/// One statement that creates the counter at one or applies `assignments` to the existing
-/// one, and returns its count: atomic on both backends (ON CONFLICT … DO UPDATE … RETURNING),
-/// and a single round trip where an update, a restart and an insert took three. Every `?` in
-/// `assignments` is bound to `window_start`.
-fn upsert(
-    conn: &mut DbConnection,
-    assignments: &str,
-    key: &str,
-    now: UnixTime,
-    window_start: UnixTime,
-) -> Result<i32, DbError> {
-    use diesel::sql_types::{BigInt, Text};
+/// One statement that creates the counter at one, or adds one to it while `live` (the counter's
+/// window, `?` bound to its start) holds and starts it again at one otherwise, and returns its
+/// count: atomic on both backends (ON CONFLICT … DO UPDATE … RETURNING), and a single round
+/// trip where an update, a restart and an insert took three. Written once per backend, when
+/// first used.
+struct Statement {
+    sqlite: String,
+    postgres: String,
+    windows: usize,
+}
 
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        failures: i32,
+impl Statement {
+    fn new(live: &str, touches_last_failure: bool) -> Self {
+        let kept = |column: &str| {
+            format!("CASE WHEN {live} THEN throttle_counters.{column} ELSE excluded.{column} END")
+        };
+        let last_failure = if touches_last_failure {
+            "excluded.last_failure_at".to_owned()
+        } else {
+            kept("last_failure_at")
+        };
+        let sqlite = format!(
+            "INSERT INTO throttle_counters (key, failures, first_failure_at, last_failure_at) \
+             VALUES (?, 1, ?, ?) ON CONFLICT (key) DO UPDATE SET \
+             failures = CASE WHEN {live} THEN throttle_counters.failures + 1 ELSE 1 END, \
+             first_failure_at = {}, last_failure_at = {last_failure}, \
+             locked_until = CASE WHEN {live} THEN throttle_counters.locked_until ELSE NULL END \
+             RETURNING failures",
+            kept("first_failure_at"),
+        );
+        Self {
+            postgres: numbered_placeholders(&sqlite),
+            windows: sqlite.matches('?').count() - 3,
+            sqlite,
+        }
     }
 
-    let template = format!(
-        "INSERT INTO throttle_counters (key, failures, first_failure_at, last_failure_at) \
-         VALUES (?, 1, ?, ?) ON CONFLICT (key) DO UPDATE SET {assignments} RETURNING failures"
-    );
-    let windows = assignments.matches('?').count();
-    macro_rules! run {
-        ($conn:expr, $sql:expr) => {{
-            let mut query = diesel::sql_query($sql)
-                .bind::<Text, _>(key)
-                .bind::<BigInt, _>(now)
-                .bind::<BigInt, _>(now)
-                .into_boxed();
-            for _ in 0..windows {
-                query = query.bind::<BigInt, _>(window_start);
-            }
-            query.get_result::<Count>($conn)?.failures
-        }};
+    fn run(
+        &self,
+        conn: &mut DbConnection,
+        key: &str,
+        now: UnixTime,
+        window_start: UnixTime,
+    ) -> Result<i32, DbError> {
+        use diesel::sql_types::{BigInt, Text};
+
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            failures: i32,
+        }
+
+        macro_rules! run {
+            ($conn:expr, $sql:expr) => {{
+                let mut query = diesel::sql_query($sql.as_str())
+                    .bind::<Text, _>(key)
+                    .bind::<BigInt, _>(now)
+                    .bind::<BigInt, _>(now)
+                    .into_boxed();
+                for _ in 0..self.windows {
+                    query = query.bind::<BigInt, _>(window_start);
+                }
+                query.get_result::<Count>($conn)?.failures
+            }};
+        }
+        Ok(match conn {
+            DbConnection::Postgres(pg) => run!(pg, self.postgres),
+            DbConnection::Sqlite(sqlite) => run!(sqlite, self.sqlite),
+        })
     }
-    Ok(match conn {
-        DbConnection::Postgres(pg) => run!(pg, numbered_placeholders(&template)),
-        DbConnection::Sqlite(sqlite) => run!(sqlite, template),
-    })
 }
 
 /// PostgreSQL spells its placeholders `$1`, `$2`, …; SQLite takes `?`.

@@ -32,7 +32,10 @@ pub async fn with_request_id(
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
     use actix_web::HttpMessage;
-    let head: usize = request.uri().to_string().len()
+    let head: usize = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len())
         + request
             .headers()
             .iter()

@@ -262,10 +262,7 @@ async fn login_form(address: &str) -> (reqwest::Client, String) {
         .text()
         .await
         .unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let at = html.find(marker).expect("a CSRF field") + marker.len();
-    let token = html[at..].split('"').next().unwrap().to_owned();
-    (browser, token)
+    (browser, csrf_token(&html))
 }
 
 #[tokio::test]
