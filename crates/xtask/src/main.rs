@@ -4,10 +4,12 @@
 //! - `cargo xtask demo`: the quick start: the IdP on SQLite and the portal, with an invited EK88
 //!   superuser.
 //! - `cargo xtask bench`: the IdP against the limits of its own work (docs/benchmarks.md).
+//! - `cargo xtask soak`: the long load test with faults.
 
 mod bench;
 mod demo;
 mod postgres;
+mod soak;
 mod system;
 mod test;
 mod util;
@@ -35,6 +37,12 @@ Commands:
                               `test`, then the IdP under load against the limits of its work
                               on the same cores; writes docs/benchmarks.md (--quick: a smoke
                               run of a few seconds that writes nothing).
+  soak [--seconds N] [--people N] [--kill-every N]
+                              PostgreSQL as for `test`, then N people (300) logging in and
+                              refreshing for N seconds (300) while every N seconds (20) all
+                              of the IdP's database connections are killed; prints requests,
+                              statuses, p50/p99; fails on anything but a success or a 503,
+                              or on a half-written row.
   help                        This text.
 ";
 
@@ -48,6 +56,7 @@ fn main() -> ExitCode {
         }),
         "demo" => report(demo::run_demo()),
         "bench" => timed("cargo xtask bench", || bench::run_bench(&rest)),
+        "soak" => timed("cargo xtask soak", || soak::run_soak(&rest)),
         // Hidden: checks the throwaway-cluster path of `test` in isolation.
         "pg-throwaway-check" => timed("pg-throwaway-check", postgres::throwaway_check),
         // Internal: started by a throwaway cluster, cleans it up if xtask gets killed.

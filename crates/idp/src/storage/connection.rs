@@ -42,6 +42,10 @@ pub enum DbError {
     /// The database was found unreachable moments ago; refused without waiting again.
     #[error("the database is unreachable")]
     Unavailable,
+    /// The connection died under the work (terminated by the server, or the server gone);
+    /// whatever the work did not commit was rolled back with it.
+    #[error("the database connection was lost during the work")]
+    ConnectionLost,
     #[error("the database task was cancelled")]
     Cancelled,
 }
@@ -52,7 +56,7 @@ impl DbError {
     pub fn is_unavailable(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
         match self {
-            DbError::Pool(_) | DbError::Unavailable => true,
+            DbError::Pool(_) | DbError::Unavailable | DbError::ConnectionLost => true,
             DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
             | DbError::Query(Error::BrokenTransactionManager) => true,
             DbError::Query(_) | DbError::Cancelled => false,
@@ -69,6 +73,9 @@ impl DbError {
         )
     }
 }
+
+/// The advisory lock key the nodes take turns on while migrating ("HCCI" in ASCII).
+const MIGRATION_LOCK: i64 = 0x4843_4349;
 
 /// How long a connection may stand idle in the pool before a checkout tests it with a round
 /// trip. A connection that was returned in working order moments ago is handed out as it is
@@ -352,9 +359,12 @@ impl Db {
             // A failure may have been the connection's (killed by the server, or the server
             // gone): a dead connection is discarded, and the outage starts now rather than at
             // the next checkout's timeout.
+            // The work's own error is then only the symptom: it is answered as an outage
+            // (503, try again), not as a fault of the request.
             if result.is_err() && conn.conn.ping().is_err() {
                 conn.dead = true;
                 tell();
+                return Err(E::from(DbError::ConnectionLost));
             }
             result
         })
@@ -382,14 +392,20 @@ impl Db {
         self.run(move |conn| write_transaction(conn, work)).await
     }
 
-    /// Applies the embedded migrations of this backend. Returns how many ran.
+    /// Applies the embedded migrations of this backend. Returns how many ran. Nodes started
+    /// together on one PostgreSQL database take turns (a session advisory lock): the first
+    /// applies what is pending, the others then find nothing left to do.
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.get()?;
         let applied = match &mut **conn {
-            DbConnection::Postgres(c) => c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
-                .len(),
+            DbConnection::Postgres(c) => {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let applied = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|m| m.len());
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+                applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+            }
             DbConnection::Sqlite(c) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?

@@ -45,7 +45,7 @@ fn drop_sessions_table(backend: Backend, url: &str) {
 
 async fn a_fault_is_answered_500_and_logged_once_with_the_request_id(backend: Backend) {
     let mut idp = IdpProcess::start(backend, "text").await;
-    drop_sessions_table(backend, &idp.db.url);
+    drop_sessions_table(backend, &idp.database_url);
     let response = http()
         .get(format!("{}/login/otp", idp.address))
         .header("cookie", "hcc_session=any-session-id")

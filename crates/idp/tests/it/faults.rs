@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use idp::domain::Language;
 use reqwest::StatusCode;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -402,3 +403,262 @@ async fn a_relying_party_that_never_answers_does_not_delay_the_logout(backend: B
 }
 
 crate::both_backends!(a_relying_party_that_never_answers_does_not_delay_the_logout);
+
+/// A crowd of `count` seeded people and the portal, on an app whose database is at `url`
+/// (`None`: its own on the shared server) with the production pool.
+async fn crowd_app(
+    url: Option<String>,
+    count: usize,
+) -> (TestApp, Arc<RelyingParty>, Arc<Vec<Person>>) {
+    let app = spawn_app_with(
+        Backend::Postgres,
+        Options::settings(move |s| {
+            if let Some(url) = url {
+                s.database.url = url;
+            }
+            s.server.workers = 2;
+            s.database.pool_size = 10;
+            s.database.checkout_timeout_ms = 1_000;
+        }),
+    )
+    .await;
+    let rp = Arc::new(app.refresh_client().await);
+    let people = Arc::new(seed_people(&app, count).await);
+    (app, rp, people)
+}
+
+/// After a fault during a crowd's logins: only successes and 503s with `Retry-After` were
+/// answered, nothing is half-written, and a second round (the next authenticator step, every
+/// person again) succeeds for everyone.
+async fn judge_the_fault(
+    app: &TestApp,
+    rp: &Arc<RelyingParty>,
+    people: &Arc<Vec<Person>>,
+    during: Vec<Outcome>,
+    tally: &Tally,
+) {
+    let refused = during
+        .iter()
+        .filter(|o| matches!(o, Outcome::Unavailable(_)))
+        .count();
+    let failed: Vec<_> = during
+        .iter()
+        .filter(|o| !matches!(o, Outcome::Unavailable(_)))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(tally.count(500..600), tally.count(503..504));
+    let url = &app.state.settings.database.url;
+    assert_eq!(half_written(url), vec![]);
+    println!(
+        "{} logins of {} refused with 503, {} 503 answers in all",
+        refused,
+        people.len(),
+        tally.count(503..504)
+    );
+
+    app.clock.advance(30);
+    let again = Tally::default();
+    let step = idp::domain::totp::step_at(idp::clock::Clock::now(&app.clock));
+    let failed = all_log_in(rp, people, step, 1, &again).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(half_written(url), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_killed_during_a_login_load_answer_503_or_succeed_and_lose_nothing() {
+    let (app, rp, people) = crowd_app(None, 60).await;
+    let database = url::Url::parse(&app.state.settings.database.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let tally = Tally::default();
+    let step = idp::domain::totp::step_at(idp::clock::Clock::now(&app.clock));
+    let crowd = {
+        let (rp, people, tally) = (rp.clone(), people.clone(), tally.clone());
+        tokio::spawn(async move { all_log_in(&rp, &people, step, 1, &tally).await })
+    };
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        terminate_connections(&database);
+    }
+    let during = crowd.await.unwrap();
+    judge_the_fault(&app, &rp, &people, during, &tally).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_during_a_login_load_is_survived_without_a_restart_of_the_idp() {
+    let server = Arc::new(PrivatePostgres::start());
+    let (app, rp, people) = crowd_app(Some(server.url()), 60).await;
+    let tally = Tally::default();
+    let step = idp::domain::totp::step_at(idp::clock::Clock::now(&app.clock));
+    let crowd = {
+        let (rp, people, tally) = (rp.clone(), people.clone(), tally.clone());
+        tokio::spawn(async move { all_log_in(&rp, &people, step, 1, &tally).await })
+    };
+    // Stopped once the first logins are through: the rest are under way or waiting.
+    while tally.logins() < 5 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let restarting = server.clone();
+    tokio::task::spawn_blocking(move || restarting.stop())
+        .await
+        .unwrap();
+    assert_eq!(ready(&app).await, StatusCode::SERVICE_UNAVAILABLE);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let restarting = server.clone();
+    tokio::task::spawn_blocking(move || restarting.start_again())
+        .await
+        .unwrap();
+    let back = Instant::now();
+    while ready(&app).await != StatusCode::OK {
+        assert!(back.elapsed() < Duration::from_secs(10), "not ready again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "ready again {} ms after PostgreSQL was back",
+        back.elapsed().as_millis()
+    );
+    let during = crowd.await.unwrap();
+    judge_the_fault(&app, &rp, &people, during, &tally).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_registration_each_invitation_is_usable_or_its_account_complete() {
+    const COUNT: usize = 16;
+    let app = spawn_app(Backend::Postgres).await;
+    let org = app.admin().create_organisation("EK88").await;
+    let mut links = Vec::new();
+    for i in 0..COUNT {
+        let email = format!("nieuw{i}@ek88.nl");
+        let (link, _) = invite(&app, &org, &email, Some("Nieuw"), Language::Nl).await;
+        links.push(link);
+    }
+    let node = IdpProcess::beside(&app).await;
+    // Every registration form open on the node, then all sent at once, and the node killed
+    // as the first answers arrive, while the others are under way (each is an argon2 hash and
+    // a transaction).
+    let first_answers = Arc::new(tokio::sync::Notify::new());
+    let mut sending = tokio::task::JoinSet::new();
+    for link in &links {
+        let first = first_answers.clone();
+        let browser = app.browser().at(&node);
+        let link = link.replacen(&app.address, &node.address, 1);
+        let csrf = csrf_token(&browser.page(&link).await);
+        sending.spawn(async move {
+            let fields = [
+                ("csrf_token", csrf.as_str()),
+                ("password", STRONG),
+                ("password_confirm", STRONG),
+                ("first_name", "Nieuw"),
+                ("last_name", "Collega"),
+            ];
+            let answer = browser.try_post(&link, &fields).await.map(|r| r.status());
+            first.notify_one();
+            answer
+        });
+    }
+    first_answers.notified().await;
+    node.stop().await;
+    let answered = sending
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().is_ok_and(|s| *s == StatusCode::SEE_OTHER))
+        .count();
+    let url = &app.state.settings.database.url;
+    assert_eq!(half_written(url), vec![]);
+
+    // On the node that is left: a registration the kill cut off can be done again; a finished
+    // one is finished (its link is used).
+    let mut again = 0;
+    for link in &links {
+        let browser = app.browser();
+        if browser.get(link).await.status() == StatusCode::OK {
+            let response = browser.register(link, STRONG).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            again += 1;
+        }
+    }
+    println!("killed with {answered} of {COUNT} registrations answered; {again} done again");
+    assert!(again <= COUNT - answered);
+    assert_eq!(
+        count_rows(
+            url,
+            "SELECT count(*) AS n FROM users u JOIN password_credentials p ON p.user_id = u.id \
+             WHERE u.status = 'pending_otp'"
+        ),
+        COUNT as i64
+    );
+    assert_eq!(half_written(url), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_token_exchange_each_code_is_unused_or_has_produced_its_tokens() {
+    const COUNT: usize = 24;
+    let app = spawn_app(Backend::Postgres).await;
+    let rp = app.refresh_client().await;
+    let people = seed_people(&app, COUNT).await;
+    let step = idp::domain::totp::step_at(idp::clock::Clock::now(&app.clock));
+    let mut codes = Vec::new();
+    for person in &people {
+        let url = rp.pkce_authorize_url("openid offline_access", &[("nonce", "n-1")]);
+        let callback = app
+            .browser()
+            .authorize_with_code(&url, person, &person.secret.code_at(step))
+            .await;
+        codes.push(query_param(&callback, "code").expect("a code"));
+    }
+    let node = IdpProcess::beside(&app).await;
+    let first_answers = Arc::new(tokio::sync::Notify::new());
+    let mut exchanging = tokio::task::JoinSet::new();
+    for code in &codes {
+        let form = [
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.clone()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("code_verifier", VERIFIER.to_owned()),
+            ("client_id", rp.id.clone()),
+            ("client_secret", rp.secret.clone().unwrap()),
+        ];
+        let request = http().post(format!("{}/token", node.address)).form(&form);
+        let first = first_answers.clone();
+        exchanging.spawn(async move {
+            let answer = request.send().await.map(|r| r.status());
+            first.notify_one();
+            answer
+        });
+    }
+    // Killed as the first answers arrive: some exchanges done, others under way.
+    first_answers.notified().await;
+    node.stop().await;
+    let answered = exchanging
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().is_ok_and(|s| *s == StatusCode::OK))
+        .count();
+    let url = &app.state.settings.database.url;
+    assert_eq!(half_written(url), vec![]);
+
+    // A code the kill cut off before its transaction committed is still unused and works
+    // once; any other is used and refused.
+    let mut redeemed = 0;
+    for code in &codes {
+        let (status, body) = rp.exchange_pkce(code).await;
+        match status {
+            StatusCode::OK => redeemed += 1,
+            _ => assert_eq!(body["error"], "invalid_grant", "{body}"),
+        }
+    }
+    println!("killed with {answered} of {COUNT} exchanges answered; {redeemed} redeemed after");
+    assert!(redeemed <= COUNT - answered);
+    assert_eq!(
+        count_rows(
+            url,
+            "SELECT count(*) AS n FROM authorization_codes WHERE used_at IS NULL"
+        ),
+        0
+    );
+    assert_eq!(half_written(url), vec![]);
+}

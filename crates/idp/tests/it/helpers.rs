@@ -242,10 +242,166 @@ pub fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// A node of the IdP that browsers and relying parties can be pointed at.
+pub trait Node {
+    fn address(&self) -> &str;
+}
+
+impl Node for TestApp {
+    fn address(&self) -> &str {
+        &self.address
+    }
+}
+
 impl TestApp {
     /// Waits until the background work the server started so far (forgot-password requests
     /// are handled after the answer) has finished.
     pub async fn background_done(&self) {
         self.state.background.wait(Duration::from_secs(10)).await;
     }
+}
+
+/// A PostgreSQL server of one test's own (initdb in a temporary directory, loopback, a free
+/// port), so that the test can stop and restart it without touching the server the other tests
+/// share. As root its files belong to the `postgres` user and its tools run as that user.
+pub struct PrivatePostgres {
+    pub port: u16,
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl PrivatePostgres {
+    pub fn start() -> Self {
+        let bin = ["initdb", "pg_ctl"]
+            .iter()
+            .all(|tool| which(tool).is_some())
+            .then(|| which("pg_ctl").unwrap().parent().unwrap().to_path_buf())
+            .or_else(|| {
+                let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+                    .ok()?
+                    .flatten()
+                    .map(|e| e.path().join("bin"))
+                    .filter(|d| d.join("initdb").exists())
+                    .collect();
+                dirs.sort_by_key(|d| {
+                    let version = d.parent().and_then(|v| v.file_name());
+                    version.and_then(|v| v.to_str()?.parse::<u32>().ok())
+                });
+                dirs.pop()
+            })
+            .expect("initdb and pg_ctl (PostgreSQL's server package)");
+        let dir = tempfile::tempdir().unwrap();
+        if is_root() {
+            let status = std::process::Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Self { port, bin, dir };
+        let data = server.data();
+        server.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        server.start_again();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A fast shutdown, as an administrator's restart or a failover: every session is ended.
+    pub fn stop(&self) {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+
+    pub fn start_again(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &log.to_string_lossy(),
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").to_string_lossy().into_owned()
+    }
+
+    /// `tool` of the server's package, as the user that owns its files.
+    fn command(&self, tool: &str) -> std::process::Command {
+        let program = self.bin.join(tool);
+        if is_root() {
+            let mut command = std::process::Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            std::process::Command::new(program)
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let output = self.command(tool).args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{tool} {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn is_root() -> bool {
+    std::env::var("USER").is_ok_and(|u| u == "root")
+        || std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+fn which(tool: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|p| p.is_file())
+    })
 }

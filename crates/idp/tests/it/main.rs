@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod http_limits;
 mod keys;
+mod load;
 mod multi_node;
 mod oidc;
 mod oidc_rules;

@@ -2,7 +2,7 @@
 //! as one. A login started on one finishes on the other, tokens issued by one work once on the
 //! other, races between them have exactly one winner, a key rotated on one is published by the
 //! other, throttle counters add up across them, and both outbox workers together deliver each
-//! mail exactly once.
+//! mail exactly once. Nodes started together on an empty database migrate it once.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -198,4 +198,37 @@ async fn both_outbox_workers_deliver_every_mail_exactly_once() {
         per_address.insert(address.clone(), a.smtp.mails_to(address).len());
     }
     assert!(per_address.values().all(|n| *n == 1), "{per_address:?}");
+}
+
+#[tokio::test]
+async fn nodes_started_together_on_an_empty_database_migrate_it_once() {
+    let db = TestDatabase::create(Backend::Postgres);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+    let nodes: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, barrier) = (db.url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let db = idp::storage::connection::Db::connect(&url, 1, Duration::from_secs(5))?;
+                barrier.wait();
+                db.migrate()
+            })
+        })
+        .collect();
+    let applied: Vec<usize> = nodes
+        .into_iter()
+        .map(|node| {
+            node.join()
+                .unwrap()
+                .expect("every node migrates or finds it done")
+        })
+        .collect();
+    let migrations = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/postgres"
+    ))
+    .unwrap()
+    .count();
+    // One node applied them all; the others found nothing pending.
+    assert_eq!(applied.iter().sum::<usize>(), migrations, "{applied:?}");
+    assert_eq!(applied.iter().filter(|&&n| n > 0).count(), 1, "{applied:?}");
 }

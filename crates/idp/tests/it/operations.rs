@@ -1,4 +1,4 @@
-//! What operators watch: Prometheus metrics on an address of their own.
+//! What operators watch: Prometheus metrics on an address of their own, and the health probes.
 
 use reqwest::StatusCode;
 
@@ -65,3 +65,44 @@ async fn metrics_are_served_on_their_own_address_and_count_what_happens(backend:
 }
 
 both_backends!(metrics_are_served_on_their_own_address_and_count_what_happens);
+
+async fn readiness_names_the_database_the_migrations_and_the_signing_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let live = http()
+        .get(format!("{}/health/live", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let (status, ready) = json_of(
+        http()
+            .get(format!("{}/health/ready", app.address))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["status"], "ok");
+    assert_eq!(ready["database"], "reachable");
+    assert_eq!(ready["migrations"], "current");
+    // The key it signs with now is the one it publishes.
+    assert_eq!(ready["signing_key"], app.state.keys.active_kid());
+    let (_, jwks) = json_of(
+        http()
+            .get(format!("{}/jwks", app.address))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let published: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(published.contains(&ready["signing_key"].as_str().unwrap()));
+}
+
+both_backends!(readiness_names_the_database_the_migrations_and_the_signing_key);

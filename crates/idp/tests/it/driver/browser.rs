@@ -10,7 +10,7 @@ use reqwest::{Response, StatusCode};
 use super::html::{csrf_token, secret_from_page};
 use super::people::{Person, WRONG};
 use super::relying_party::{REDIRECT, RelyingParty};
-use crate::helpers::TestApp;
+use crate::helpers::{Node, TestApp};
 
 #[derive(Clone)]
 pub struct Browser {
@@ -36,10 +36,10 @@ impl TestApp {
 
 impl Browser {
     /// The same browser (its cookies) talking to another node of the IdP.
-    pub fn at(&self, node: &TestApp) -> Browser {
+    pub fn at(&self, node: &impl Node) -> Browser {
         Browser {
             http: self.http.clone(),
-            address: node.address.clone(),
+            address: node.address().to_owned(),
             clock: self.clock.clone(),
         }
     }
@@ -70,6 +70,15 @@ impl Browser {
             .send()
             .await
             .unwrap()
+    }
+
+    /// As [`Self::post`], when the IdP may not answer at all (a test kills it).
+    pub async fn try_post(
+        &self,
+        target: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Result<Response> {
+        self.http.post(self.url(target)).form(fields).send().await
     }
 
     /// Opens the form at `target` and posts `fields` to it with the page's CSRF token.

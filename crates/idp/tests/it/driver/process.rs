@@ -10,44 +10,96 @@ use tokio::process::{Child, ChildStderr};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, TestDatabase};
+use crate::helpers::{Backend, Node, TestApp, TestDatabase};
 
 pub struct IdpProcess {
     pub address: String,
-    pub db: TestDatabase,
+    /// The database it serves.
+    pub database_url: String,
     child: Child,
     lines: Lines<BufReader<ChildStderr>>,
     /// Everything logged so far.
     pub log: String,
+    _db: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
+impl Node for IdpProcess {
+    fn address(&self) -> &str {
+        &self.address
+    }
+}
+
 impl IdpProcess {
-    /// Starts `idp serve` with `IDP_LOG_FORMAT=log_format` and waits until it listens.
+    /// Starts `idp serve` with `IDP_LOG_FORMAT=log_format` on a fresh database and waits until
+    /// it listens.
     pub async fn start(backend: Backend, log_format: &str) -> Self {
         let db = TestDatabase::create(backend);
+        let key = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            rand::random::<[u8; 32]>(),
+        );
+        let env = vec![
+            ("IDP_DATABASE__URL", db.url.clone()),
+            ("IDP_SECRETS__ENCRYPTION_KEY", key),
+            ("IDP_LOG_FORMAT", log_format.to_owned()),
+        ];
+        Self::launch(env, None, Some(db)).await
+    }
+
+    /// Another node beside `app`, as behind a load balancer: the same database, issuer,
+    /// master key and SMTP sink, a port and process of its own.
+    pub async fn beside(app: &TestApp) -> Self {
+        let settings = &app.state.settings;
+        let key = settings.secrets.encryption_key.as_ref().unwrap();
+        let env = vec![
+            ("IDP_DATABASE__URL", settings.database.url.clone()),
+            (
+                "IDP_SECRETS__ENCRYPTION_KEY",
+                key.expose_secret().to_owned(),
+            ),
+            ("IDP_LOG_FORMAT", "text".to_owned()),
+            ("IDP_MAIL__TRANSPORT", "smtp".to_owned()),
+            ("IDP_MAIL__SMTP__HOST", "127.0.0.1".to_owned()),
+            ("IDP_MAIL__SMTP__PORT", settings.mail.smtp.port.to_string()),
+            ("IDP_MAIL__SMTP__TLS", "none".to_owned()),
+            (
+                "IDP_OIDC__BACKCHANNEL_ALLOW_PRIVATE_NETWORKS",
+                "true".to_owned(),
+            ),
+        ];
+        Self::launch(env, Some(settings.issuer.clone()), None).await
+    }
+
+    async fn launch(
+        env: Vec<(&'static str, String)>,
+        issuer: Option<String>,
+        db: Option<TestDatabase>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let key = base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            rand::random::<[u8; 32]>(),
-        );
+        let database_url = env
+            .iter()
+            .find(|(k, _)| *k == "IDP_DATABASE__URL")
+            .map(|(_, v)| v.clone())
+            .unwrap();
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_idp"))
             .arg("serve")
             .current_dir(dir.path())
             .env("IDP_CONFIG_DIR", dir.path())
-            .env("IDP_ISSUER", format!("http://127.0.0.1:{port}"))
+            .env(
+                "IDP_ISSUER",
+                issuer.unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+            )
             .env("IDP_SERVER__PORT", port.to_string())
             .env("IDP_SERVER__WORKERS", "1")
-            .env("IDP_DATABASE__URL", &db.url)
             .env("IDP_DATA_DIR", dir.path())
             .env("IDP_MAIL__FILE_DIR", dir.path().join("mail"))
-            .env("IDP_SECRETS__ENCRYPTION_KEY", key)
-            .env("IDP_LOG_FORMAT", log_format)
+            .envs(env)
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -57,10 +109,11 @@ impl IdpProcess {
         let lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let mut process = Self {
             address: format!("http://127.0.0.1:{port}"),
-            db,
+            database_url,
             child,
             lines,
             log: String::new(),
+            _db: db,
             _dir: dir,
         };
         // The listening line is logged once the socket is bound.
@@ -105,7 +158,7 @@ impl IdpProcess {
         (status.code(), self.log)
     }
 
-    /// Stops the process; returns all it logged.
+    /// Kills the process (SIGKILL: no shutdown of any kind); returns all it logged.
     pub async fn stop(mut self) -> String {
         self.child.kill().await.unwrap();
         while let Ok(Some(line)) = self.lines.next_line().await {

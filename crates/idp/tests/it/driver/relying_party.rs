@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::browser::{Browser, location, query_param};
 use super::people::{Person, onboarded_person};
-use crate::helpers::{Options, TestApp};
+use crate::helpers::{Node, Options, TestApp};
 
 pub const REDIRECT: &str = "https://portal.example/callback";
 pub const BYE: &str = "https://portal.example/bye";
@@ -164,10 +164,15 @@ fn portal() -> NewClient {
 }
 
 impl RelyingParty {
+    /// The IdP node this client talks to.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     /// The same client talking to another node of the IdP.
-    pub fn at(&self, node: &TestApp) -> RelyingParty {
+    pub fn at(&self, node: &impl Node) -> RelyingParty {
         RelyingParty {
-            address: node.address.clone(),
+            address: node.address().to_owned(),
             ..self.clone()
         }
     }
@@ -232,7 +237,12 @@ impl RelyingParty {
 
     /// Redeems a code bound to [`VERIFIER`], with the registered redirect URI.
     pub async fn exchange_pkce(&self, code: &str) -> (StatusCode, Value) {
-        json_of(self.redeem(self.auth, code, REDIRECT, Some(VERIFIER)).await).await
+        json_of(self.redeem_pkce(code).await).await
+    }
+
+    /// The token endpoint's answer to [`Self::exchange_pkce`].
+    pub async fn redeem_pkce(&self, code: &str) -> Response {
+        self.redeem(self.auth, code, REDIRECT, Some(VERIFIER)).await
     }
 
     /// Redeems a code obtained without PKCE, with the registered redirect URI.
