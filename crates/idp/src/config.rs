@@ -161,6 +161,9 @@ pub struct ServerSettings {
     pub shutdown_grace_seconds: u64,
     /// How long a client may take to send its request head (408 and closed after).
     pub request_head_timeout_seconds: u64,
+    /// How long a client may take to send its request body once the head is in (408 and
+    /// closed after).
+    pub request_body_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

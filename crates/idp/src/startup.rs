@@ -168,12 +168,14 @@ fn serve(listener: TcpListener, state: IdpState) -> anyhow::Result<Server> {
     let api_document = web::Data::new(crate::web::admin_api::Document::build());
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
+        // The last wrap is the outermost: the security headers reach every answer, also the
+        // ones `with_request_id` gives before any route runs (431).
         App::new()
-            .wrap(crate::web::security_headers(https))
             .wrap(TracingLogger::<crate::web::request_span::RedactedRootSpan>::new())
             .wrap(actix_web::middleware::from_fn(
                 crate::web::request_span::with_request_id,
             ))
+            .wrap(crate::web::security_headers(https))
             .app_data(data.clone())
             .app_data(discovery.clone())
             .app_data(api_document.clone())

@@ -131,6 +131,7 @@ fn journey_kind(error: &JourneyError) -> &'static str {
         | E::InvalidClientMetadata(_) => "invalid",
         E::Throttled(_) | E::MailLimit => "too-many-requests",
         E::Fault(_) => "server-error",
+        E::TooSlow => "request-timeout",
         E::BadRequest(_)
         | E::Csrf
         | E::SessionExpired

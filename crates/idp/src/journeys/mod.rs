@@ -49,6 +49,8 @@ pub enum JourneyError {
     NotFound,
     #[error("the request is not what this page takes: {0}")]
     BadRequest(String),
+    #[error("the form was not sent in time")]
+    TooSlow,
     #[error("there is no login session at this step (ended, expired, or never started)")]
     SessionExpired,
     #[error("the e-mail address or password is wrong")]

@@ -87,6 +87,14 @@ impl OAuthError {
         }
     }
 
+    /// The body did not arrive in time (`server.request_body_timeout_seconds`): 408.
+    pub fn too_slow() -> Self {
+        Self {
+            status: Some(408),
+            ..Self::invalid_request("the request body was not sent in time")
+        }
+    }
+
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(OAuthErrorCode::InvalidRequest, description)
     }

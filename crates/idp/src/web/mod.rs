@@ -112,18 +112,28 @@ pub fn extractor_errors(cfg: &mut ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
             .limit(16 * 1024)
-            .error_handler(|e, req| unreadable(req, e.to_string())),
+            .error_handler(|e, req| match e {
+                actix_web::error::UrlencodedError::Payload(e) if request_span::timed_out(&e) => {
+                    unreadable_as(req, crate::journeys::JourneyError::TooSlow)
+                }
+                e => unreadable(req, e.to_string()),
+            }),
     )
     .app_data(web::QueryConfig::default().error_handler(|e, req| unreadable(req, e.to_string())));
 }
 
 fn unreadable(req: &actix_web::HttpRequest, why: String) -> actix_web::Error {
+    unreadable_as(req, crate::journeys::JourneyError::BadRequest(why))
+}
+
+fn unreadable_as(
+    req: &actix_web::HttpRequest,
+    error: crate::journeys::JourneyError,
+) -> actix_web::Error {
     let Some(state) = req.app_data::<web::Data<crate::state::IdpState>>() else {
-        return actix_web::error::ErrorBadRequest(why);
+        return actix_web::error::ErrorBadRequest(error.to_string());
     };
-    page::Page::new(req, state, None)
-        .error(crate::journeys::JourneyError::BadRequest(why))
-        .into()
+    page::Page::new(req, state, None).error(error).into()
 }
 
 /// The IdP has no home page of its own: people start at the portal.

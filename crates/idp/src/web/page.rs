@@ -305,6 +305,11 @@ impl ErrorPage {
                 "error_title",
                 &["error_body"],
             ),
+            JourneyError::TooSlow => page(
+                StatusCode::REQUEST_TIMEOUT,
+                "bad_request_title",
+                &["bad_request_body"],
+            ),
             JourneyError::BadRequest(_)
             | JourneyError::InvalidCredentials
             | JourneyError::WrongCode

@@ -4,8 +4,16 @@
 //! fault; pages and protocol errors only describe it. A 503 (the database unreachable) is not:
 //! the outage is logged once, where it is noticed.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::web::Bytes;
+use futures_core::Stream;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 
@@ -26,7 +34,8 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Gives every request its id (before the span opens) and every answer the header, and counts
 /// the request with its latency by route pattern (`crate::metrics`). A request head over
-/// [`MAX_HEAD_BYTES`] is answered 431 (RFC 6585 §5) before anything else looks at it.
+/// [`MAX_HEAD_BYTES`] is answered 431 (RFC 6585 §5) before anything else looks at it. A body
+/// must arrive within `server.request_body_timeout_seconds` ([`BodyDeadline`]).
 pub async fn with_request_id(
     request: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
@@ -49,6 +58,16 @@ pub async fn with_request_id(
         .body("Request header fields too large / Verzoekkop te groot");
         return Ok(request.into_response(response).map_into_right_body());
     }
+    let mut request = request;
+    if has_body(&request)
+        && let Some(state) = request.app_data::<actix_web::web::Data<crate::state::IdpState>>()
+    {
+        let limit = Duration::from_secs(state.settings.server.request_body_timeout_seconds);
+        let body = request.take_payload();
+        let body: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+            Box::pin(BodyDeadline::new(body, limit));
+        request.set_payload(actix_web::dev::Payload::from(body));
+    }
     let id = uuid::Uuid::new_v4().to_string();
     request.extensions_mut().insert(RequestId(id.clone()));
     let route = request
@@ -68,6 +87,60 @@ pub async fn with_request_id(
         );
     }
     Ok(response.map_into_left_body())
+}
+
+fn has_body(request: &ServiceRequest) -> bool {
+    use actix_web::http::header;
+    let headers = request.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0")
+}
+
+/// A request body that must arrive within its deadline: a client that stops sending halfway
+/// (a slow-body attack, or a broken network) is cut off with a timed-out read error, which the
+/// body extractors answer 408 ([`timed_out`]); the connection is then closed.
+pub struct BodyDeadline {
+    body: actix_web::dev::Payload,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: bool,
+}
+
+impl BodyDeadline {
+    fn new(body: actix_web::dev::Payload, limit: Duration) -> Self {
+        Self {
+            body,
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            expired: false,
+        }
+    }
+}
+
+impl futures_core::Stream for BodyDeadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = Pin::new(&mut self.body).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired = true;
+            return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the request body was not sent in time",
+            )))));
+        }
+        Poll::Pending
+    }
+}
+
+/// Whether reading a body failed because it did not arrive in time ([`BodyDeadline`]).
+pub fn timed_out(error: &PayloadError) -> bool {
+    matches!(error, PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
 }
 
 impl RootSpanBuilder for RedactedRootSpan {

@@ -1,6 +1,7 @@
 //! What the HTTP layer refuses before any handler runs: request heads too large for the server
 //! (431) and clients too slow to send theirs (408, then the connection is closed), so a few
-//! idle sockets cannot tie the server up.
+//! idle sockets cannot tie the server up; and bodies that stop halfway (408 once
+//! `server.request_body_timeout_seconds` is over).
 
 use std::time::{Duration, Instant};
 
@@ -63,3 +64,47 @@ async fn a_client_that_never_finishes_its_request_head_is_dropped(backend: Backe
 }
 
 both_backends!(a_client_that_never_finishes_its_request_head_is_dropped);
+
+/// Sends a head that promises a 100-byte body, then only part of it; what the server answers
+/// (it must answer and close within `limit`).
+async fn answer_to_a_body_that_stops_halfway(app: &TestApp, path: &str, limit: Duration) -> String {
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut socket = TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Language: nl\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+         grant_type=client_credentials&email="
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), socket.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection was still open after 15 s");
+    assert!(started.elapsed() < limit, "{:?}", started.elapsed());
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+async fn a_client_that_stops_sending_its_body_is_answered_408(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options::settings(|s| s.server.request_body_timeout_seconds = 1),
+    )
+    .await;
+    // A protocol endpoint: the RFC's JSON error, with 408.
+    let answer = answer_to_a_body_that_stops_halfway(&app, "/token", Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"invalid_request\""), "{answer}");
+    // A page's form: a page in the person's language, with 408.
+    let answer = answer_to_a_body_that_stops_halfway(&app, "/login", Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("lang=\"nl\""), "{answer}");
+    // And the server goes on serving.
+    let ok = http()
+        .get(format!("{}/health/live", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_success());
+}
+
+both_backends!(a_client_that_stops_sending_its_body_is_answered_408);

@@ -23,6 +23,7 @@ mod portal;
 mod properties;
 mod recovery;
 mod registration;
+mod security_headers;
 mod sessions;
 mod storage;
 mod throttling;

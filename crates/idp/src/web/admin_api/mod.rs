@@ -89,6 +89,11 @@ impl ApiError {
                 "server-error",
                 "The server could not do this",
             ),
+            E::TooSlow => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "The request was not sent in time",
+            ),
             E::BadRequest(_)
             | E::Csrf
             | E::SessionExpired

@@ -40,6 +40,11 @@ impl FromRequest for ProtocolBody {
             read.await.map(ProtocolBody).map_err(|e| {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                     OAuthError::too_large(PROTOCOL_BODY_LIMIT)
+                } else if e
+                    .as_error::<actix_web::error::PayloadError>()
+                    .is_some_and(crate::web::request_span::timed_out)
+                {
+                    OAuthError::too_slow()
                 } else {
                     OAuthError::invalid_request("the request body could not be read")
                 }
