@@ -10,6 +10,7 @@ mod errors;
 mod faults;
 mod hardening;
 mod helpers;
+mod hostile_input;
 mod http_limits;
 mod keys;
 mod load;
