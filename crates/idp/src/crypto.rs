@@ -248,6 +248,11 @@ impl PasswordHasherPool {
         self
     }
 
+    /// How many password checks are waiting for a slot now (not counting those hashing).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
         let slot = self.slot().await?;
         let (reply, answer) = oneshot::channel();
@@ -275,6 +280,7 @@ impl PasswordHasherPool {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
             >= self.queue_limit.max(1)
         {
+            crate::metrics::password_check_refused();
             return Err(HashError::Busy);
         }
         let permit = self

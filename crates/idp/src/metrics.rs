@@ -58,6 +58,11 @@ pub fn request(route: String, status: u16, seconds: f64) {
 }
 
 /// One outbox delivery attempt that did not deliver (`queue`: `mail` or `backchannel_logout`).
+/// A password check refused because the argon2 queue was full (answered 503).
+pub fn password_check_refused() {
+    metrics::counter!("idp_password_checks_refused_total").increment(1);
+}
+
 pub fn delivery_failed(queue: &'static str) {
     metrics::counter!("idp_outbox_failures_total", "queue" => queue).increment(1);
 }
@@ -85,6 +90,9 @@ fn observe_pool(state: &IdpState) {
     ));
     metrics::gauge!("idp_db_pool_size").set(f64::from(state.settings.database.pool_size));
     metrics::gauge!("idp_db_unreachable").set(if state.db.is_unreachable() { 1.0 } else { 0.0 });
+    metrics::gauge!("idp_password_checks_waiting").set(state.hasher.waiting() as f64);
+    metrics::gauge!("idp_password_queue_limit")
+        .set(state.settings.password.hash_queue_limit as f64);
 }
 
 async fn scrape(state: web::Data<IdpState>) -> HttpResponse {

@@ -59,6 +59,8 @@ async fn metrics_are_served_on_their_own_address_and_count_what_happens(backend:
         "idp_signing_key_age_seconds ",
         r#"idp_db_pool_connections{state="idle"}"#,
         "idp_db_unreachable 0",
+        "idp_password_checks_waiting 0",
+        "idp_password_queue_limit ",
     ] {
         assert!(body.contains(needle), "{needle} not in\n{body}");
     }
