@@ -1,7 +1,8 @@
 //! The client's address. Behind a reverse proxy or load balancer (production always has one:
 //! the IdP speaks plain HTTP) every connection comes from the proxy, so per-address limits and
 //! the audit log would see one address. `server.trusted_proxies` names the proxies whose
-//! `X-Forwarded-For` is believed: the client is the right-most address not of a trusted proxy.
+//! `Forwarded` (RFC 7239) or `X-Forwarded-For` is believed: the client is the right-most address
+//! not of a trusted proxy.
 //! From anyone else the header is ignored (it is trivially forged).
 
 use std::net::IpAddr;
@@ -37,27 +38,67 @@ impl FromRequest for ClientInfo {
     }
 }
 
-/// The client's address, believing `X-Forwarded-For` only from `trusted` proxies.
+/// The client's address, believing `Forwarded` (RFC 7239) or else `X-Forwarded-For` only from
+/// `trusted` proxies. From the right: each hop was added by the proxy to its right, so the
+/// client is the first address that is not a trusted proxy. A hop that cannot be read (`unknown`,
+/// an obfuscated name) stops the walk at the proxy that added it: skipping it would hand the
+/// choice to whatever the client wrote further left.
 pub fn client_ip(req: &HttpRequest, trusted: &[Network]) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
     let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .collect();
-    Some(
+    let values = |name: &str| -> Vec<String> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::to_owned)
+            .collect()
+    };
+    let forwarded = values("forwarded");
+    let hops: Vec<Option<IpAddr>> = if forwarded.is_empty() {
+        values("x-forwarded-for").iter().map(|h| node(h)).collect()
+    } else {
         forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !is_trusted(*ip))
-            .unwrap_or(peer),
-    )
+            .iter()
+            .map(|element| forwarded_for(element))
+            .collect()
+    };
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        match hop {
+            Some(ip) => {
+                client = ip;
+                if !is_trusted(ip) {
+                    break;
+                }
+            }
+            None => break,
+        }
+    }
+    Some(client)
+}
+
+/// The `for=` node of one `Forwarded` element (`for=192.0.2.60;proto=https`).
+fn forwarded_for(element: &str) -> Option<IpAddr> {
+    element.split(';').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("for")
+            .then(|| node(value))?
+    })
+}
+
+/// One hop's address: `192.0.2.60`, `192.0.2.60:4711`, `2001:db8::17`, `[2001:db8::17]`,
+/// `[2001:db8::17]:4711`, quoted or not.
+fn node(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim().trim_matches('"');
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
 }
 
 #[cfg(test)]
@@ -103,5 +144,60 @@ mod tests {
             Some("198.51.100.7".parse().unwrap()),
             "forged header ignored"
         );
+    }
+
+    fn from_proxy(name: &str, value: &str) -> HttpRequest {
+        actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.5:4000".parse().unwrap())
+            .insert_header((name, value))
+            .to_http_request()
+    }
+
+    #[test]
+    fn hops_with_ports_brackets_and_quotes_are_read() {
+        let trusted = vec![Network::parse("10.0.0.0/8").unwrap()];
+        for (header, value, client) in [
+            ("X-Forwarded-For", "203.0.113.9:5123", "203.0.113.9"),
+            (
+                "X-Forwarded-For",
+                "[2001:db8::17]:443, 10.0.0.7",
+                "2001:db8::17",
+            ),
+            ("X-Forwarded-For", "2001:db8::17", "2001:db8::17"),
+            (
+                "Forwarded",
+                "for=192.0.2.60;proto=https;by=10.0.0.5",
+                "192.0.2.60",
+            ),
+            (
+                "Forwarded",
+                "for=198.51.100.1, for=\"[2001:db8:cafe::17]:4711\"",
+                "2001:db8:cafe::17",
+            ),
+            ("Forwarded", "for=203.0.113.9, for=10.0.0.7", "203.0.113.9"),
+        ] {
+            assert_eq!(
+                client_ip(&from_proxy(header, value), &trusted),
+                Some(client.parse().unwrap()),
+                "{header}: {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_hop_stops_the_walk_at_the_proxy_that_added_it() {
+        let trusted = vec![Network::parse("10.0.0.0/8").unwrap()];
+        // The client wrote 198.51.100.66 itself; the proxy added a hop it could not name.
+        for (header, value) in [
+            ("X-Forwarded-For", "198.51.100.66, unknown"),
+            ("Forwarded", "for=198.51.100.66, for=unknown"),
+            ("Forwarded", "for=198.51.100.66, for=_hidden"),
+        ] {
+            assert_eq!(
+                client_ip(&from_proxy(header, value), &trusted),
+                Some("10.0.0.5".parse().unwrap()),
+                "{header}: {value}"
+            );
+        }
     }
 }
