@@ -30,6 +30,10 @@ pub struct AuditArgs {
     /// Before this time (as --since).
     #[arg(long)]
     pub until: Option<String>,
+    /// JSON lines: one event per line in the admin API's wire form, oldest first, for a log
+    /// shipper or SIEM (`--json` gives them as one JSON array).
+    #[arg(long)]
+    pub jsonl: bool,
 }
 
 fn time(flag: &str, value: &str, now: i64) -> anyhow::Result<i64> {
@@ -78,6 +82,12 @@ pub async fn run(state: &IdpState, args: AuditArgs, out: Output) -> anyhow::Resu
         }
         None => administration::activity_everywhere(state, &actor, filter).await?,
     };
+    if args.jsonl {
+        for event in events {
+            println!("{}", serde_json::to_string(&AuditEventJson::from(event))?);
+        }
+        return Ok(());
+    }
     let lines: Vec<String> = events.iter().map(row).collect();
     let json: Vec<AuditEventJson> = events.into_iter().map(Into::into).collect();
     out.answer(&json, || {

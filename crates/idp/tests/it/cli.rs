@@ -479,6 +479,32 @@ async fn the_audit_log_is_filtered_by_person_type_and_time(backend: Backend) {
         .json(&["audit", "--since", "2000-01-01", "--until", "2001-01-01"])
         .await;
     assert!(items(&before).is_empty(), "{before}");
+
+    // Exported as JSON lines: one event a line, the same events, oldest first.
+    let run = cli
+        .run(&[
+            "audit",
+            "--jsonl",
+            "--type",
+            "invitation_created",
+            "--since",
+            "1d",
+        ])
+        .await;
+    assert!(run.succeeded(), "{run:?}");
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line one JSON object"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    let mut emails: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["user_email"].as_str())
+        .collect();
+    emails.sort();
+    assert_eq!(emails, ["johan@ajax.nl", "marco@ek88.nl"]);
+    assert!(unix(&lines[0]["occurred_at"]) <= unix(&lines[1]["occurred_at"]));
 }
 
 async fn keys_are_listed_and_rotated(backend: Backend) {
