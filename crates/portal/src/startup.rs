@@ -52,7 +52,9 @@ impl Application {
                 // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the
                 // portal's own form posts, which the CSRF check refuses.
                 .add(("Referrer-Policy", "same-origin"))
-                .add(("Cross-Origin-Opener-Policy", "same-origin"));
+                .add(("Cross-Origin-Opener-Policy", "same-origin"))
+                // Every page is a person's own; only the stylesheet sets its own caching.
+                .add(("Cache-Control", "no-store"));
             if hsts {
                 headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
             }

@@ -1,5 +1,6 @@
-//! Every answer of every route carries the security headers — pages, protocol endpoints, the
-//! admin API, health, static files, and the errors (404, 405, 413, 431) alike: a CSP without
+//! Every answer of every route carries the security headers — the IdP's pages, protocol
+//! endpoints, admin API, health, static files and errors (404, 405, 413, 431), and the portal's
+//! pages, signed in or not, and refusals: a CSP without
 //! `unsafe-inline` that forbids framing, `nosniff`, no referrer, no caching (only discovery, the
 //! keys and the static files may be cached); HSTS when the issuer is https and never over plain
 //! http.
@@ -7,6 +8,7 @@
 use reqwest::{Method, Response};
 
 use crate::both_backends;
+use crate::driver::*;
 use crate::helpers::*;
 
 /// Each route the IdP serves with the methods it answers, and requests it must refuse.
@@ -61,14 +63,21 @@ fn requests() -> Vec<(Method, String)> {
 }
 
 /// Public documents a cache may keep: discovery, the keys and the static files.
-const CACHEABLE: [&str; 4] = [
+const CACHEABLE: [&str; 5] = [
     "/.well-known/openid-configuration",
     "/jwks",
     "/static/idp.css",
     "/static/idp.js",
+    "/static/portal.css",
 ];
 
+/// The IdP sends no referrer at all (its links carry one-time tokens); the portal sends it to
+/// itself only (its CSRF check reads `Origin`, which `no-referrer` would blank on form posts).
 fn assert_secure(response: &Response, what: &str, https: bool) {
+    assert_secure_with(response, what, https, "no-referrer");
+}
+
+fn assert_secure_with(response: &Response, what: &str, https: bool, referrer: &str) {
     let header = |name: &str| {
         response
             .headers()
@@ -84,7 +93,7 @@ fn assert_secure(response: &Response, what: &str, https: bool) {
     assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
     assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
     assert_eq!(header("x-frame-options"), "DENY", "{what}");
-    assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(header("referrer-policy"), referrer, "{what}");
     let hsts = response.headers().get("strict-transport-security");
     if https {
         let hsts = hsts.unwrap_or_else(|| panic!("{what}: no HSTS"));
@@ -159,3 +168,60 @@ async fn every_answer_with_an_https_issuer_carries_hsts(backend: Backend) {
 }
 
 both_backends!(every_answer_with_an_https_issuer_carries_hsts);
+
+/// The portal's routes, signed in and not, and its refusals.
+async fn every_portal_answer_carries_the_security_headers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let portal = app.portal().await;
+    let org = app.admin().create_organisation("EK88").await;
+    let superuser = seed_person(&app, &org, "hoofd@ek88.nl", idp::domain::Role::Superuser).await;
+    let signed_in = app.browser();
+    portal.sign_in(&signed_in, &superuser).await;
+    let stranger = http();
+    let pages = [
+        "/".to_owned(),
+        "/dashboard".to_owned(),
+        "/beheer".to_owned(),
+        format!("/beheer/{org}"),
+        format!("/beheer/{org}/activiteiten"),
+        "/static/portal.css".to_owned(),
+        "/health/live".to_owned(),
+        "/callback?code=x&state=y".to_owned(),
+        "/no-such-page".to_owned(),
+    ];
+    for path in &pages {
+        for (who, response) in [
+            ("signed in", signed_in.get(&portal.url(path)).await),
+            (
+                "stranger",
+                stranger.get(portal.url(path)).send().await.unwrap(),
+            ),
+        ] {
+            let what = format!("GET {path} ({who}, {})", response.status());
+            assert!(!response.status().is_server_error(), "{what}");
+            assert_secure_with(&response, &what, false, "same-origin");
+        }
+    }
+    for path in [
+        "/login".to_owned(),
+        "/logout".to_owned(),
+        "/backchannel-logout".to_owned(),
+        "/beheer".to_owned(),
+        format!("/beheer/{org}/uitnodigen"),
+        format!("/beheer/{org}/gebruikers/x/blokkeren"),
+        format!("/beheer/{org}/uitnodigingen/x/intrekken"),
+    ] {
+        let response = stranger
+            .post(portal.url(&path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("a=b")
+            .send()
+            .await
+            .unwrap();
+        let what = format!("POST {path} ({})", response.status());
+        assert!(!response.status().is_server_error(), "{what}");
+        assert_secure_with(&response, &what, false, "same-origin");
+    }
+}
+
+both_backends!(every_portal_answer_carries_the_security_headers);
