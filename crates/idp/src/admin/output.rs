@@ -132,6 +132,7 @@ fn journey_kind(error: &JourneyError) -> &'static str {
         E::Throttled(_) | E::MailLimit => "too-many-requests",
         E::Fault(_) => "server-error",
         E::TooSlow => "request-timeout",
+        E::UnsupportedMediaType => "unsupported-media-type",
         E::BadRequest(_)
         | E::Csrf
         | E::SessionExpired

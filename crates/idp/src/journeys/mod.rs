@@ -51,6 +51,8 @@ pub enum JourneyError {
     BadRequest(String),
     #[error("the form was not sent in time")]
     TooSlow,
+    #[error("the body is not of a media type this endpoint takes")]
+    UnsupportedMediaType,
     #[error("there is no login session at this step (ended, expired, or never started)")]
     SessionExpired,
     #[error("the e-mail address or password is wrong")]

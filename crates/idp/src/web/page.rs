@@ -310,6 +310,11 @@ impl ErrorPage {
                 "bad_request_title",
                 &["bad_request_body"],
             ),
+            JourneyError::UnsupportedMediaType => page(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_request_title",
+                &["bad_request_body"],
+            ),
             JourneyError::BadRequest(_)
             | JourneyError::InvalidCredentials
             | JourneyError::WrongCode

@@ -201,6 +201,27 @@ async fn a_cursor_that_was_never_given_is_400(backend: Backend) {
     assert_problem(status, &body, StatusCode::BAD_REQUEST, "bad-request");
 }
 
+async fn a_body_that_is_not_json_is_415(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ek = ek88(&app).await;
+    let path = format!("/organisations/{}/invitations", ek.org);
+    let json = r#"{"email": "ruud@ek88.nl"}"#;
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let (status, body) = ek.api.post_raw(&path, content_type, json).await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+        );
+    }
+    // JSON that is not what the route takes stays 400.
+    let (status, body) = ek.api.post_raw(&path, "application/json", "{").await;
+    assert_problem(status, &body, StatusCode::BAD_REQUEST, "bad-request");
+    // Nothing was invited.
+    assert!(app.mailbox().mails_to("ruud@ek88.nl").is_empty());
+}
+
 async fn a_superuser_invites_a_colleague_and_the_mail_arrives(backend: Backend) {
     let app = spawn_app(backend).await;
     let ek = ek88(&app).await;
@@ -840,6 +861,7 @@ both_backends!(
     a_superuser_lists_the_people_of_their_organisation,
     the_people_list_is_paged_with_a_cursor,
     a_cursor_that_was_never_given_is_400,
+    a_body_that_is_not_json_is_415,
     a_superuser_invites_a_colleague_and_the_mail_arrives,
     an_invitation_with_an_invalid_address_is_422_at_its_field,
     a_superuser_cannot_invite_hcc_staff,

@@ -94,6 +94,11 @@ impl ApiError {
                 "request-timeout",
                 "The request was not sent in time",
             ),
+            E::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "The body must be application/json",
+            ),
             E::BadRequest(_)
             | E::Csrf
             | E::SessionExpired
@@ -200,6 +205,17 @@ pub struct AuditQuery {
     cursor: Option<String>,
 }
 
+/// Why a JSON body was not read: not JSON at all (415), not sent in time (408), or not what
+/// the route takes (400).
+fn json_refusal(error: actix_web::error::JsonPayloadError) -> JourneyError {
+    use actix_web::error::JsonPayloadError as E;
+    match error {
+        E::ContentType => JourneyError::UnsupportedMediaType,
+        E::Payload(e) if crate::web::request_span::timed_out(&e) => JourneyError::TooSlow,
+        e => JourneyError::BadRequest(e.to_string()),
+    }
+}
+
 /// The routes of the API, registered and documented from this one list.
 macro_rules! api_routes {
     ($($method:ident $path:literal => $handler:ident;)*) => {
@@ -212,9 +228,7 @@ macro_rules! api_routes {
                     .app_data(
                         web::JsonConfig::default()
                             .limit(16 * 1024)
-                            .error_handler(|e, _| {
-                                ApiError(JourneyError::BadRequest(e.to_string())).into()
-                            }),
+                            .error_handler(|e, _| ApiError(json_refusal(e)).into()),
                     )
                     .app_data(web::QueryConfig::default().error_handler(|e, _| {
                         ApiError(JourneyError::BadRequest(e.to_string())).into()
