@@ -40,7 +40,8 @@ pub fn run_soak(args: &[String]) -> Result<()> {
     let prefix = format!("soak{}_{}", unix_seconds(), std::process::id());
     let result = step(3, STEPS, "Soak (load::soak)", || {
         let mut cmd = cargo();
-        cmd.args(["test", "-p", "idp", "--test", "it", "load::soak", "--"])
+        // --workspace: the features the test run unifies, so its build is reused.
+        cmd.args(["test", "--workspace", "--test", "it", "load::soak", "--"])
             .args(["--ignored", "--exact", "--nocapture"])
             .env("IDP_TEST_PG_URL", server.url())
             .env("IDP_TEST_DB_PREFIX", &prefix)
