@@ -196,6 +196,9 @@ pub struct MailSettings {
     pub send_timeout_seconds: u64,
     /// How many mails one node delivers side by side.
     pub concurrency: usize,
+    /// After a login from a browser without the account's device cookie: a notice mail with
+    /// when, from which browser and platform, and from which address.
+    pub new_device_notice: bool,
     pub smtp: SmtpSettings,
 }
 

@@ -5,7 +5,7 @@ pub mod render;
 pub mod transport;
 pub mod worker;
 
-pub use render::{MailRenderer, Notice, RenderedMail};
+pub use render::{MailRenderer, Notice, RenderedMail, SignInFrom};
 pub use transport::MailTransport;
 pub use worker::{MailDelivery, MailQueue};
 
@@ -66,6 +66,23 @@ pub fn queue_notice(
     let to = Email::parse(&user.email)
         .map_err(|e| crate::error::Fault::Internal(anyhow::anyhow!("stored address: {e}")))?;
     enqueue(conn, keyring, notice.kind(), &to, mail, now)?;
+    Ok(())
+}
+
+/// Queues [`Notice::NewSignIn`] to `user` in the caller's transaction, in their language.
+pub fn queue_new_sign_in_notice(
+    conn: &mut DbConnection,
+    renderer: &MailRenderer,
+    keyring: &Keyring,
+    user: &crate::storage::models::User,
+    from: SignInFrom<'_>,
+    now: UnixTime,
+) -> Result<(), crate::error::Fault> {
+    let language = crate::domain::Language::from_tag(&user.language).unwrap_or_default();
+    let mail = renderer.new_sign_in(language, user.last_name.as_deref(), from, now)?;
+    let to = Email::parse(&user.email)
+        .map_err(|e| crate::error::Fault::Internal(anyhow::anyhow!("stored address: {e}")))?;
+    enqueue(conn, keyring, Notice::NewSignIn.kind(), &to, mail, now)?;
     Ok(())
 }
 

@@ -46,6 +46,16 @@ pub enum Notice {
     AccountBlocked {
         by_staff: bool,
     },
+    /// A login from a browser that had not logged in to the account before (no device cookie
+    /// for it); the mail says from which browser, platform and address ([`SignInFrom`]).
+    NewSignIn,
+}
+
+/// Where a login came from, as a [`Notice::NewSignIn`] tells it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignInFrom<'a> {
+    pub user_agent: Option<&'a str>,
+    pub address: Option<&'a str>,
 }
 
 impl Notice {
@@ -56,6 +66,7 @@ impl Notice {
             Notice::AuthenticatorAdded => "notice_authenticator_added",
             Notice::AuthenticatorReset { .. } => "notice_authenticator_reset",
             Notice::AccountBlocked { .. } => "notice_account_blocked",
+            Notice::NewSignIn => "notice_new_sign_in",
         }
     }
 
@@ -65,7 +76,7 @@ impl Notice {
             Notice::AuthenticatorReset { by_staff } | Notice::AccountBlocked { by_staff } => {
                 Some(by_staff)
             }
-            Notice::PasswordChanged | Notice::AuthenticatorAdded => None,
+            Notice::PasswordChanged | Notice::AuthenticatorAdded | Notice::NewSignIn => None,
         }
     }
 }
@@ -122,8 +133,53 @@ impl MailRenderer {
         notice: Notice,
         when: i64,
     ) -> Result<RenderedMail, RenderError> {
+        self.notice_with(language, last_name, notice, when, Vec::new())
+    }
+
+    /// [`Notice::NewSignIn`]: when, the browser and platform, the address, and what to do if it
+    /// was not the person.
+    pub fn new_sign_in(
+        &self,
+        language: Language,
+        last_name: Option<&str>,
+        from: SignInFrom<'_>,
+        when: i64,
+    ) -> Result<RenderedMail, RenderError> {
+        let text = |key: &str| self.templates.text(language, key);
+        let (browser, platform) = from
+            .user_agent
+            .map_or((None, None), crate::sessions::user_agent::describe);
+        let browser =
+            browser.map_or_else(|| text("notice_new_sign_in_unknown_browser"), str::to_owned);
+        let device = match platform {
+            Some(platform) => text("notice_new_sign_in_device")
+                .replace("{browser}", &browser)
+                .replace("{platform}", platform),
+            None => browser,
+        };
+        let address = from
+            .address
+            .map_or_else(|| text("notice_new_sign_in_unknown_address"), str::to_owned);
+        let details = vec![
+            text("notice_new_sign_in_from")
+                .replace("{device}", &device)
+                .replace("{address}", &address),
+            text("notice_new_sign_in_advice"),
+        ];
+        self.notice_with(language, last_name, Notice::NewSignIn, when, details)
+    }
+
+    fn notice_with(
+        &self,
+        language: Language,
+        last_name: Option<&str>,
+        notice: Notice,
+        when: i64,
+        details: Vec<String>,
+    ) -> Result<RenderedMail, RenderError> {
         let text = |key: &str| self.templates.text(language, key);
         let mut ctx = self.base_context(language, last_name);
+        ctx.insert("details", &details);
         let what = match notice.by_staff() {
             Some(true) => text(&format!("{}_by_staff", notice.kind())),
             Some(false) => text(&format!("{}_by_superuser", notice.kind())),

@@ -230,12 +230,15 @@ pub struct Authenticated {
 
 /// Checks the one-time code of the session's person. The accepted step is recorded atomically,
 /// so the same code cannot log in twice. The session becomes authenticated (amr `pwd otp`)
-/// under a new id.
+/// under a new id. A login from a browser whose device cookie does not name the account
+/// (`device_cookie`) queues the new-sign-in notice in the same transaction
+/// (`mail.new_device_notice`).
 pub async fn otp_step(
     state: &IdpState,
     session: &Session,
     code: &str,
     client: ClientInfo,
+    device_cookie: Option<&str>,
 ) -> Result<Authenticated, JourneyError> {
     if session.stage != Stage::Otp {
         return Err(JourneyError::SessionExpired);
@@ -248,6 +251,10 @@ pub async fn otp_step(
     ];
     let session = session.clone();
     let keyring = state.keyring.clone();
+    let renderer = state.mail.clone();
+    let known = device_cookies(state, device_cookie, now);
+    let notify_new_device = state.settings.mail.new_device_notice;
+    let user_agent = client.user_agent.clone();
     let code = code.to_owned();
     let until = now + sessions::lifetime(&state.settings.session, Stage::Authenticated);
     let failure_ip = client.ip_address.clone();
@@ -297,15 +304,32 @@ pub async fn otp_step(
                     return Err(JourneyError::SessionExpired);
                 }
                 users::record_login(conn, &user.id, now)?;
+                let new_device = known.trusted_for(&user.email).is_none();
                 audit::record(
                     conn,
                     AuditRecord::success("login")
                         .user(&user.id)
                         .organisation(user.organisation_id.as_deref())
                         .ip(client.ip_address.as_deref())
-                        .details(serde_json::json!({ "amr": ["pwd", "otp"] })),
+                        .details(serde_json::json!({
+                            "amr": ["pwd", "otp"],
+                            "new_device": new_device,
+                        })),
                     now,
                 )?;
+                if new_device && notify_new_device {
+                    crate::email::queue_new_sign_in_notice(
+                        conn,
+                        &renderer,
+                        &keyring,
+                        &user,
+                        crate::email::SignInFrom {
+                            user_agent: user_agent.as_deref(),
+                            address: client.ip_address.as_deref(),
+                        },
+                        now,
+                    )?;
+                }
                 let authenticated = session_rows::find_live(conn, &new_hash, now)?
                     .ok_or(JourneyError::SessionExpired)?;
                 Ok::<_, JourneyError>(Ok((authenticated, user.email)))

@@ -4,6 +4,7 @@
 
 pub mod csrf;
 pub mod device;
+pub mod user_agent;
 
 use crate::clock::UnixTime;
 use crate::config::SessionSettings;

@@ -163,8 +163,10 @@ pub async fn submit_otp(
     let page = Page::new(&req, &state, None);
     page.check_csrf(&req, &form.csrf_token)?;
     let session = flow::session_in(&req, &state, &page, Stage::Otp).await?;
-    match login::otp_step(&state, &session, &form.otp_code, client).await {
+    let device = flow::device_cookie_value(&req, &state);
+    match login::otp_step(&state, &session, &form.otp_code, client, device.as_deref()).await {
         Ok(signed_in) => {
+            state.outbox_wake.notify_one();
             flow::finish(&req, &state, &page, &signed_in, flow::Landing::LoggedIn).await
         }
         Err(JourneyError::WrongCode) => {

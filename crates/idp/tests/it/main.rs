@@ -15,6 +15,7 @@ mod http_limits;
 mod keys;
 mod load;
 mod multi_node;
+mod new_device;
 mod oidc;
 mod oidc_rules;
 mod onboarding;

@@ -22,8 +22,17 @@ pub struct Browser {
 impl TestApp {
     /// A new browser, without cookies yet.
     pub fn browser(&self) -> Browser {
+        self.browser_with(reqwest::Client::builder())
+    }
+
+    /// A new browser that says it is `user_agent`.
+    pub fn browser_as(&self, user_agent: &str) -> Browser {
+        self.browser_with(reqwest::Client::builder().user_agent(user_agent))
+    }
+
+    fn browser_with(&self, builder: reqwest::ClientBuilder) -> Browser {
         Browser {
-            http: reqwest::Client::builder()
+            http: builder
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
