@@ -61,6 +61,26 @@ pub fn terminate_connections(database: &str) {
     .unwrap();
 }
 
+/// Waits (at most 10 s) until no server process of `url`'s database is in the middle of a
+/// statement or transaction: after a node was killed, whatever it sent last (a COMMIT, say)
+/// has landed or been rolled back.
+pub async fn wait_until_quiet(url: &str) {
+    let database = url::Url::parse(url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .replace('\'', "");
+    let sql = format!(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{database}' \
+         AND state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid()"
+    );
+    let started = std::time::Instant::now();
+    while crate::driver::count_rows(&pg_admin_url(), &sql) > 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "still busy: {sql}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A fresh database for one test; dropped again when the test ends.
 pub struct TestDatabase {
     pub url: String,
