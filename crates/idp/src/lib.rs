@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod fuzzing;
 pub mod journeys;
 pub mod keys;
 pub mod metrics;

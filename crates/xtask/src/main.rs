@@ -4,10 +4,12 @@
 //! - `cargo xtask demo`: the quick start: the IdP on SQLite and the portal, with an invited EK88
 //!   superuser.
 //! - `cargo xtask bench`: the IdP against the limits of its own work (docs/benchmarks.md).
+//! - `cargo xtask fuzz`: the cargo-fuzz targets of crates/idp/fuzz, each for a bounded time.
 //! - `cargo xtask soak`: the long load test with faults.
 
 mod bench;
 mod demo;
+mod fuzz;
 mod postgres;
 mod soak;
 mod system;
@@ -37,6 +39,11 @@ Commands:
                               `test`, then the IdP under load against the limits of its work
                               on the same cores; writes docs/benchmarks.md (--quick: a smoke
                               run of a few seconds that writes nothing).
+  fuzz [--seconds N] [TARGET...]
+                              The cargo-fuzz targets of crates/idp/fuzz (default: all), N
+                              seconds each (default 60), from the kept corpus in
+                              crates/idp/fuzz/corpus; installs cargo-fuzz if missing, needs
+                              the nightly toolchain. Fails on a crash, naming its input.
   soak [--seconds N] [--people N] [--kill-every N]
                               PostgreSQL as for `test`, then N people (300) logging in and
                               refreshing for N seconds (300) while every N seconds (20) all
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
         }),
         "demo" => report(demo::run_demo()),
         "bench" => timed("cargo xtask bench", || bench::run_bench(&rest)),
+        "fuzz" => timed("cargo xtask fuzz", || fuzz::run_fuzz(&rest)),
         "soak" => timed("cargo xtask soak", || soak::run_soak(&rest)),
         // Hidden: checks the throwaway-cluster path of `test` in isolation.
         "pg-throwaway-check" => timed("pg-throwaway-check", postgres::throwaway_check),

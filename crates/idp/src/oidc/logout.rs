@@ -101,7 +101,7 @@ pub async fn decide(
 
 /// The subject and client of `hint` if it is one of our ID tokens for `client_id` (or, without
 /// one, for the single client its `aud` or `azp` names).
-fn id_token_hint(
+pub fn id_token_hint(
     state: &IdpState,
     hint: &str,
     client_id: Option<&str>,

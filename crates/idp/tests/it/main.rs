@@ -8,6 +8,7 @@ mod consent;
 mod driver;
 mod errors;
 mod faults;
+mod fuzz_corpus;
 mod hardening;
 mod helpers;
 mod hostile_input;

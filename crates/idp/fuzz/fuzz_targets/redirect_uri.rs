@@ -1,0 +1,4 @@
+#![no_main]
+
+// The body is `idp::fuzzing::redirect_uri`, which tests/it/fuzz_corpus.rs replays on the corpus.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| idp::fuzzing::redirect_uri(data));
