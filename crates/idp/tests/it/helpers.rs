@@ -76,7 +76,10 @@ pub async fn wait_until_quiet(url: &str) {
     );
     let started = std::time::Instant::now();
     while crate::driver::count_rows(&pg_admin_url(), &sql) > 0 {
-        assert!(started.elapsed() < Duration::from_secs(10), "still busy: {sql}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still busy: {sql}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
