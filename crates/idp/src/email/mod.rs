@@ -61,12 +61,9 @@ pub fn queue_notice(
     notice: Notice,
     now: UnixTime,
 ) -> Result<(), crate::error::Fault> {
-    let language = crate::domain::Language::from_tag(&user.language).unwrap_or_default();
-    let mail = renderer.notice(language, user.last_name.as_deref(), notice, now)?;
-    let to = Email::parse(&user.email)
-        .map_err(|e| crate::error::Fault::Internal(anyhow::anyhow!("stored address: {e}")))?;
-    enqueue(conn, keyring, notice.kind(), &to, mail, now)?;
-    Ok(())
+    queue_to_person(conn, keyring, user, notice, now, |language, last_name| {
+        renderer.notice(language, last_name, notice, now)
+    })
 }
 
 /// Queues [`Notice::NewSignIn`] to `user` in the caller's transaction, in their language.
@@ -78,11 +75,33 @@ pub fn queue_new_sign_in_notice(
     from: SignInFrom<'_>,
     now: UnixTime,
 ) -> Result<(), crate::error::Fault> {
+    queue_to_person(
+        conn,
+        keyring,
+        user,
+        Notice::NewSignIn,
+        now,
+        |language, last_name| renderer.new_sign_in(language, last_name, from, now),
+    )
+}
+
+/// Renders `notice` for `user` (their language and last name) and queues it to their address.
+fn queue_to_person(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    user: &crate::storage::models::User,
+    notice: Notice,
+    now: UnixTime,
+    render: impl FnOnce(
+        crate::domain::Language,
+        Option<&str>,
+    ) -> Result<RenderedMail, crate::templates::RenderError>,
+) -> Result<(), crate::error::Fault> {
     let language = crate::domain::Language::from_tag(&user.language).unwrap_or_default();
-    let mail = renderer.new_sign_in(language, user.last_name.as_deref(), from, now)?;
+    let mail = render(language, user.last_name.as_deref())?;
     let to = Email::parse(&user.email)
         .map_err(|e| crate::error::Fault::Internal(anyhow::anyhow!("stored address: {e}")))?;
-    enqueue(conn, keyring, Notice::NewSignIn.kind(), &to, mail, now)?;
+    enqueue(conn, keyring, notice.kind(), &to, mail, now)?;
     Ok(())
 }
 

@@ -11,6 +11,16 @@ use tokio::net::TcpStream;
 use crate::both_backends;
 use crate::helpers::*;
 
+/// After a refusal the server goes on serving others.
+async fn assert_still_serving(app: &TestApp) {
+    let ok = http()
+        .get(format!("{}/health/live", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_success());
+}
+
 async fn an_oversized_request_head_is_refused_with_431(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = http()
@@ -23,13 +33,7 @@ async fn an_oversized_request_head_is_refused_with_431(backend: Backend) {
         // The server may close the connection while the client is still writing the head.
         Err(e) => assert!(e.is_request() || e.is_connect(), "{e}"),
     }
-    // And the server goes on serving.
-    let ok = http()
-        .get(format!("{}/health/live", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert!(ok.status().is_success());
+    assert_still_serving(&app).await;
 }
 
 both_backends!(an_oversized_request_head_is_refused_with_431);
@@ -98,13 +102,7 @@ async fn a_client_that_stops_sending_its_body_is_answered_408(backend: Backend) 
     let answer = answer_to_a_body_that_stops_halfway(&app, "/login", Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("lang=\"nl\""), "{answer}");
-    // And the server goes on serving.
-    let ok = http()
-        .get(format!("{}/health/live", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert!(ok.status().is_success());
+    assert_still_serving(&app).await;
 }
 
 both_backends!(a_client_that_stops_sending_its_body_is_answered_408);
