@@ -94,6 +94,7 @@ pub async fn seed(state: &IdpState, database_url: &str, people: usize) -> Result
                 created_at: now,
                 confirmed_at: Some(now),
                 last_used_step: None,
+                last_used_at: None,
             });
             everyone.push(Person {
                 email,

@@ -25,6 +25,7 @@ pub struct Settings {
     pub invitation: InvitationSettings,
     pub password_reset: PasswordResetSettings,
     pub session: SessionSettings,
+    pub account: AccountSettings,
     pub secrets: SecretSettings,
     pub password: PasswordSettings,
     pub tokens: TokenSettings,
@@ -244,6 +245,14 @@ pub struct SessionSettings {
     pub idle_timeout_minutes: i64,
     pub absolute_lifetime_hours: i64,
     pub setup_lifetime_minutes: i64,
+}
+
+/// The person's own account page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountSettings {
+    /// A change on the account page needs the second factor proven within this many minutes;
+    /// older, it is asked again (step-up).
+    pub step_up_minutes: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

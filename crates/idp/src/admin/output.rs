@@ -138,6 +138,8 @@ fn journey_kind(error: &JourneyError) -> &'static str {
         | E::SessionExpired
         | E::InvalidCredentials
         | E::WrongCode
+        | E::StepUpRequired
+        | E::LastAuthenticator
         | E::InvalidInvitation
         | E::InvalidResetLink => "bad-request",
     }

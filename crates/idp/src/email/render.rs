@@ -49,6 +49,16 @@ pub enum Notice {
     /// A login from a browser that had not logged in to the account before (no device cookie
     /// for it); the mail says from which browser, platform and address ([`SignInFrom`]).
     NewSignIn,
+    /// Another authenticator app added from the account page, beside the ones the person has.
+    AuthenticatorLinked,
+    /// An authenticator app removed from the account page.
+    AuthenticatorRemoved,
+    /// A new set of recovery codes (the old ones no longer work).
+    RecoveryCodesGenerated,
+    /// A recovery code stood in for the one-time code at login; `left` are still unused.
+    RecoveryCodeUsed {
+        left: i64,
+    },
 }
 
 /// Where a login came from, as a [`Notice::NewSignIn`] tells it.
@@ -67,6 +77,10 @@ impl Notice {
             Notice::AuthenticatorReset { .. } => "notice_authenticator_reset",
             Notice::AccountBlocked { .. } => "notice_account_blocked",
             Notice::NewSignIn => "notice_new_sign_in",
+            Notice::AuthenticatorLinked => "notice_authenticator_linked",
+            Notice::AuthenticatorRemoved => "notice_authenticator_removed",
+            Notice::RecoveryCodesGenerated => "notice_recovery_codes_generated",
+            Notice::RecoveryCodeUsed { .. } => "notice_recovery_code_used",
         }
     }
 
@@ -76,7 +90,13 @@ impl Notice {
             Notice::AuthenticatorReset { by_staff } | Notice::AccountBlocked { by_staff } => {
                 Some(by_staff)
             }
-            Notice::PasswordChanged | Notice::AuthenticatorAdded | Notice::NewSignIn => None,
+            Notice::PasswordChanged
+            | Notice::AuthenticatorAdded
+            | Notice::NewSignIn
+            | Notice::AuthenticatorLinked
+            | Notice::AuthenticatorRemoved
+            | Notice::RecoveryCodesGenerated
+            | Notice::RecoveryCodeUsed { .. } => None,
         }
     }
 }
@@ -133,7 +153,15 @@ impl MailRenderer {
         notice: Notice,
         when: i64,
     ) -> Result<RenderedMail, RenderError> {
-        self.notice_with(language, last_name, notice, when, Vec::new())
+        let details = match notice {
+            Notice::RecoveryCodeUsed { left } => vec![
+                self.templates
+                    .text(language, "notice_recovery_code_used_left")
+                    .replace("{left}", &left.to_string()),
+            ],
+            _ => Vec::new(),
+        };
+        self.notice_with(language, last_name, notice, when, details)
     }
 
     /// [`Notice::NewSignIn`]: when, the browser and platform, the address, and what to do if it

@@ -7,14 +7,16 @@ use secrecy::SecretString;
 
 use crate::crypto::OpaqueToken;
 use crate::domain::Email;
-use crate::domain::totp::TotpSecret;
 use crate::journeys::JourneyError;
+use crate::journeys::second_factor::{self, Presented, Proven};
 use crate::sessions::device::DeviceCookie;
 use crate::sessions::{self, ClientInfo, Stage};
 use crate::state::IdpState;
 use crate::storage::audit::AuditRecord;
 use crate::storage::models::Session;
-use crate::storage::{DbError, audit, otp, passwords, sessions as session_rows, users};
+use crate::storage::{
+    DbError, audit, otp, passwords, recovery_codes, sessions as session_rows, users,
+};
 use crate::throttle;
 
 /// After the password: the session cookie and the step that comes next.
@@ -228,18 +230,20 @@ pub struct Authenticated {
     pub email: String,
 }
 
-/// Checks the one-time code of the session's person. The accepted step is recorded atomically,
-/// so the same code cannot log in twice. The session becomes authenticated (amr `pwd otp`)
-/// under a new id. A login from a browser whose device cookie does not name the account
+/// Checks the second factor of the session's person: a one-time code of any of their
+/// authenticator apps, or one of their recovery codes (`second_factor`). The accepted code is
+/// used up atomically, so the same code cannot log in twice. The session becomes authenticated
+/// (amr `pwd otp`, or `pwd mfa` after a recovery code) under a new id. A recovery code sends
+/// its notice mail. A login from a browser whose device cookie does not name the account
 /// (`device_cookie`) queues the new-sign-in notice in the same transaction
 /// (`mail.new_device_notice`).
-pub async fn otp_step(
+pub async fn second_step(
     state: &IdpState,
     session: &Session,
-    code: &str,
+    presented: Presented,
     client: ClientInfo,
     device_cookie: Option<&str>,
-) -> Result<Authenticated, JourneyError> {
+) -> Result<(Authenticated, Proven), JourneyError> {
     if session.stage != Stage::Otp {
         return Err(JourneyError::SessionExpired);
     }
@@ -255,9 +259,12 @@ pub async fn otp_step(
     let known = device_cookies(state, device_cookie, now);
     let notify_new_device = state.settings.mail.new_device_notice;
     let user_agent = client.user_agent.clone();
-    let code = code.to_owned();
     let until = now + sessions::lifetime(&state.settings.session, Stage::Authenticated);
     let failure_ip = client.ip_address.clone();
+    let reason = match presented {
+        Presented::Code(_) => "wrong_code",
+        Presented::RecoveryCode(_) => "wrong_recovery_code",
+    };
     let token = OpaqueToken::generate();
     let new_hash = token.hash();
     let reservations = throttle::Reservations::new(&state.db);
@@ -278,26 +285,16 @@ pub async fn otp_step(
             let checked = crate::storage::write_transaction(conn, |conn| {
                 let user =
                     users::find(conn, &session.user_id)?.ok_or(JourneyError::SessionExpired)?;
-                let credential = otp::find_confirmed(conn, &session.user_id)?
-                    .ok_or(JourneyError::SessionExpired)?;
-                let secret = keyring
-                    .open(
-                        &credential.secret_sealed,
-                        &crate::journeys::otp_setup::seal_context(&credential.id),
-                    )
-                    .map(TotpSecret::from_bytes)?;
-                let accepted = match secret.verify(&code, now, credential.last_used_step) {
-                    Some(step) => otp::use_step(conn, &credential.id, step)?,
-                    None => false,
-                };
-                if !accepted || !user.status.may_receive_tokens() {
+                let proven =
+                    second_factor::check(conn, &keyring, &session.user_id, &presented, now)?;
+                let Some(proven) = proven.filter(|_| user.status.may_receive_tokens()) else {
                     return Ok(Err((user.id, user.organisation_id)));
-                }
+                };
                 if !session_rows::authenticate(
                     conn,
                     &session.id_hash,
                     &new_hash,
-                    "pwd otp",
+                    proven.amr(),
                     now,
                     until,
                 )? {
@@ -312,11 +309,23 @@ pub async fn otp_step(
                         .organisation(user.organisation_id.as_deref())
                         .ip(client.ip_address.as_deref())
                         .details(serde_json::json!({
-                            "amr": ["pwd", "otp"],
+                            "amr": proven.amr().split(' ').collect::<Vec<_>>(),
+                            "method": proven.method(),
                             "new_device": new_device,
                         })),
                     now,
                 )?;
+                if proven == Proven::RecoveryCode {
+                    let (_, left) = recovery_codes::counts(conn, &user.id)?;
+                    crate::email::queue_notice(
+                        conn,
+                        &renderer,
+                        &keyring,
+                        &user,
+                        crate::email::Notice::RecoveryCodeUsed { left },
+                        now,
+                    )?;
+                }
                 if new_device && notify_new_device {
                     crate::email::queue_new_sign_in_notice(
                         conn,
@@ -332,7 +341,7 @@ pub async fn otp_step(
                 }
                 let authenticated = session_rows::find_live(conn, &new_hash, now)?
                     .ok_or(JourneyError::SessionExpired)?;
-                Ok::<_, JourneyError>(Ok((authenticated, user.email)))
+                Ok::<_, JourneyError>(Ok((authenticated, user.email, proven)))
             })?;
             match checked {
                 Ok(accepted) => {
@@ -358,7 +367,7 @@ pub async fn otp_step(
                             .user(&user_id)
                             .organisation(organisation_id.as_deref())
                             .ip(failure_ip.as_deref())
-                            .details(serde_json::json!({ "stage": "otp", "reason": "wrong_code" })),
+                            .details(serde_json::json!({ "stage": "otp", "reason": reason })),
                         now,
                     )?;
                     Ok(Err(JourneyError::WrongCode))
@@ -372,10 +381,13 @@ pub async fn otp_step(
         Err(JourneyError::Throttled(_)) => crate::metrics::login("otp", "throttled"),
         Err(_) => {}
     }
-    let (session, email) = outcome??;
-    Ok(Authenticated {
-        session_token: token,
-        session,
-        email,
-    })
+    let (session, email, proven) = outcome??;
+    Ok((
+        Authenticated {
+            session_token: token,
+            session,
+            email,
+        },
+        proven,
+    ))
 }

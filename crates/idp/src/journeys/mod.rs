@@ -7,8 +7,10 @@ pub mod invitation;
 pub mod login;
 pub mod logout;
 pub mod otp_setup;
+pub mod own_account;
 pub mod password_reset;
 pub mod registration;
+pub mod second_factor;
 
 use crate::domain::{Email, PasswordViolation};
 use crate::error::Fault;
@@ -59,6 +61,10 @@ pub enum JourneyError {
     InvalidCredentials,
     #[error("the one-time code is wrong")]
     WrongCode,
+    #[error("the login is not recent enough for this change; the second factor is asked again")]
+    StepUpRequired,
+    #[error("the last authenticator cannot be removed")]
+    LastAuthenticator,
     #[error("too many failed attempts; the next may come after {0} s")]
     Throttled(i64),
     #[error("the invitation link is unknown, used, expired or replaced")]

@@ -40,7 +40,13 @@ fn in_setup(session: &Session) -> Result<(), JourneyError> {
 /// shows the same QR code, so a scan made before the reload stays valid.
 pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, JourneyError> {
     in_setup(session)?;
-    let user_id = session.user_id.clone();
+    pending(state, &session.user_id).await
+}
+
+/// The person's pending (not yet confirmed) authenticator secret as QR code and key, made on
+/// the first call: at set-up, and when adding another app on the account page.
+pub async fn pending(state: &IdpState, user_id: &str) -> Result<SetupView, JourneyError> {
+    let user_id = user_id.to_owned();
     let keyring = state.keyring.clone();
     let now = state.now();
     let (secret, email) = state
@@ -66,6 +72,7 @@ pub async fn begin(state: &IdpState, session: &Session) -> Result<SetupView, Jou
                         created_at: now,
                         confirmed_at: None,
                         last_used_step: None,
+                        last_used_at: None,
                     },
                 )?;
                 Ok::<_, JourneyError>((secret, user.email))

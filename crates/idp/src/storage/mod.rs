@@ -19,6 +19,7 @@ pub mod password_resets;
 pub mod passwords;
 #[macro_use]
 pub mod queue;
+pub mod recovery_codes;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;

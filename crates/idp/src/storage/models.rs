@@ -50,6 +50,18 @@ pub struct OtpCredential {
     pub created_at: i64,
     pub confirmed_at: Option<i64>,
     pub last_used_step: Option<i64>,
+    /// When a code of it last logged in or confirmed a change.
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = recovery_codes)]
+pub struct RecoveryCode {
+    pub id: String,
+    pub user_id: String,
+    pub code_hash: String,
+    pub created_at: i64,
+    pub used_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -75,7 +75,11 @@ pub fn confirm(
     )
     .execute(conn)?;
     diesel::update(o::otp_credentials.find(id))
-        .set((o::confirmed_at.eq(now), o::device_name.eq(device_name)))
+        .set((
+            o::confirmed_at.eq(now),
+            o::device_name.eq(device_name),
+            o::last_used_at.eq(now),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -97,4 +101,76 @@ pub fn confirmed_among(
         .load::<String>(conn)?
         .into_iter()
         .collect())
+}
+
+/// Every confirmed authenticator of the user, the oldest first.
+pub fn list_confirmed(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<OtpCredential>, DbError> {
+    Ok(o::otp_credentials
+        .filter(o::user_id.eq(user_id))
+        .filter(o::confirmed_at.is_not_null())
+        .order((o::confirmed_at.asc(), o::id.asc()))
+        .select(OtpCredential::as_select())
+        .load(conn)?)
+}
+
+/// Confirms a pending credential as an authenticator beside the ones the user has.
+pub fn confirm_beside(
+    conn: &mut DbConnection,
+    id: &str,
+    device_name: Option<&str>,
+    now: UnixTime,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(
+        o::otp_credentials
+            .find(id)
+            .filter(o::confirmed_at.is_null()),
+    )
+    .set((
+        o::confirmed_at.eq(now),
+        o::device_name.eq(device_name),
+        o::last_used_at.eq(now),
+    ))
+    .execute(conn)?
+        == 1)
+}
+
+/// Records that a code of the authenticator was just used.
+pub fn mark_used(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), DbError> {
+    diesel::update(o::otp_credentials.find(id))
+        .set(o::last_used_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Renames one of the user's confirmed authenticators; false if it is not theirs.
+pub fn rename(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+    device_name: Option<&str>,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(
+        o::otp_credentials
+            .find(id)
+            .filter(o::user_id.eq(user_id))
+            .filter(o::confirmed_at.is_not_null()),
+    )
+    .set(o::device_name.eq(device_name))
+    .execute(conn)?
+        == 1)
+}
+
+/// Removes one of the user's confirmed authenticators; false if it is not theirs.
+pub fn delete_one(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<bool, DbError> {
+    Ok(diesel::delete(
+        o::otp_credentials
+            .find(id)
+            .filter(o::user_id.eq(user_id))
+            .filter(o::confirmed_at.is_not_null()),
+    )
+    .execute(conn)?
+        == 1)
 }

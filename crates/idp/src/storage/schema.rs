@@ -44,6 +44,17 @@ diesel::table! {
         created_at -> BigInt,
         confirmed_at -> Nullable<BigInt>,
         last_used_step -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
     }
 }
 
@@ -246,6 +257,7 @@ diesel::table! {
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(password_credentials -> users (user_id));
 diesel::joinable!(otp_credentials -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(invitations -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -269,4 +281,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     throttle_counters,
     logout_notices,
     consents,
+    recovery_codes,
 );

@@ -53,6 +53,23 @@ pub fn authenticate(
         == 1)
 }
 
+/// The second factor was proven again (a step-up): `auth_time` becomes `now`. The id stays, so
+/// the tokens issued in the session and the `sid` the applications hold stay linked to it.
+pub fn reauthenticated(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    now: UnixTime,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(
+        s::sessions
+            .find(id_hash)
+            .filter(s::stage.eq(Stage::Authenticated)),
+    )
+    .set((s::auth_time.eq(now), s::last_seen_at.eq(now)))
+    .execute(conn)?
+        == 1)
+}
+
 pub fn touch(conn: &mut DbConnection, id_hash: &str, now: UnixTime) -> Result<(), DbError> {
     diesel::update(s::sessions.find(id_hash))
         .set(s::last_seen_at.eq(now))

@@ -16,6 +16,46 @@ use crate::state::IdpState;
 use crate::storage::models::Session;
 
 pub const AUTH_REQUEST_COOKIE: &str = "hcc_authreq";
+/// Where a login that no client waits for goes afterwards, when not to the plain page.
+pub const RETURN_COOKIE: &str = "hcc_return";
+
+/// The IdP's own pages a login can come back to (a fixed list: never a URL from the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Return {
+    Account,
+}
+
+impl Return {
+    fn value(self) -> &'static str {
+        match self {
+            Return::Account => "account",
+        }
+    }
+
+    fn location(self) -> &'static str {
+        match self {
+            Return::Account => "/account",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        (value == Return::Account.value()).then_some(Return::Account)
+    }
+}
+
+/// Remembers to come back to `to` after the login (for the length of a login).
+pub fn return_cookie(state: &IdpState, to: Return) -> Cookie<'static> {
+    cookies::build(&state.settings, RETURN_COOKIE, to.value().to_owned())
+        .max_age(actix_web::cookie::time::Duration::minutes(
+            state.settings.session.setup_lifetime_minutes,
+        ))
+        .finish()
+}
+
+fn return_to(req: &HttpRequest, state: &IdpState) -> Option<Return> {
+    req.cookie(&state.settings.cookie_name(RETURN_COOKIE))
+        .and_then(|c| Return::parse(c.value()))
+}
 
 /// The IdP session cookie (see `cookies`).
 pub fn session_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
@@ -143,13 +183,30 @@ pub async fn finish(
             .cookie(expired(state, AUTH_REQUEST_COOKIE))
             .finish(),
         Resumed::Consent => page.redirect("/consent").finish(),
-        Resumed::Nothing => page
-            .redirect(match landing {
-                Landing::LoggedIn => "/welcome",
-                Landing::AccountReady => "/welcome?account=ready",
-            })
-            .finish(),
+        Resumed::Nothing => match (return_to(req, state), landing) {
+            (Some(to), _) => page
+                .redirect(to.location())
+                .cookie(expired(state, RETURN_COOKIE))
+                .finish(),
+            (None, Landing::LoggedIn) => page.redirect("/welcome").finish(),
+            (None, Landing::AccountReady) => page.redirect("/welcome?account=ready").finish(),
+        },
     };
+    add_login_cookies(req, state, &mut response, signed_in).map_err(|e| page.error(e))?;
+    Ok(response)
+}
+
+/// The person has just authenticated but is asked something first (after a recovery code: to
+/// set up a new authenticator): the login cookies are set and the browser goes to `location`;
+/// the waiting client is answered afterwards (`/account/continue`).
+pub fn finish_at(
+    req: &HttpRequest,
+    state: &IdpState,
+    page: &Page,
+    signed_in: &Authenticated,
+    location: &str,
+) -> Result<HttpResponse, PageError> {
+    let mut response = page.redirect(location).finish();
     add_login_cookies(req, state, &mut response, signed_in).map_err(|e| page.error(e))?;
     Ok(response)
 }

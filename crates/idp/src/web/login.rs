@@ -11,6 +11,7 @@ use super::page::{Page, PageError, ShownError};
 use crate::domain::Language;
 use crate::journeys::JourneyError;
 use crate::journeys::login;
+use crate::journeys::second_factor::Presented;
 use crate::oidc::code;
 use crate::sessions::ClientInfo;
 use crate::sessions::Stage;
@@ -164,8 +165,9 @@ pub async fn submit_otp(
     page.check_csrf(&req, &form.csrf_token)?;
     let session = flow::session_in(&req, &state, &page, Stage::Otp).await?;
     let device = flow::device_cookie_value(&req, &state);
-    match login::otp_step(&state, &session, &form.otp_code, client, device.as_deref()).await {
-        Ok(signed_in) => {
+    let presented = Presented::Code(form.otp_code.clone());
+    match login::second_step(&state, &session, presented, client, device.as_deref()).await {
+        Ok((signed_in, _)) => {
             state.outbox_wake.notify_one();
             flow::finish(&req, &state, &page, &signed_in, flow::Landing::LoggedIn).await
         }
@@ -177,6 +179,72 @@ pub async fn submit_otp(
             &page,
             StatusCode::TOO_MANY_REQUESTS,
             vec![throttled(&page, "otp_code", seconds)],
+        ),
+        Err(other) => Err(page.error(other)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RecoveryForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    recovery_code: String,
+}
+
+fn render_recovery(
+    page: &Page,
+    status: StatusCode,
+    errors: Vec<ShownError>,
+) -> Result<HttpResponse, PageError> {
+    let mut ctx = page.context(&page.text("login_recovery_title"));
+    ctx.insert("errors", &errors);
+    page.render(status, "pages/login_recovery.html", &ctx)
+}
+
+/// GET /login/recovery: a recovery code instead of the one-time code.
+pub async fn show_recovery(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+) -> Result<HttpResponse, PageError> {
+    let page = Page::new(&req, &state, None);
+    flow::session_in(&req, &state, &page, Stage::Otp).await?;
+    render_recovery(&page, StatusCode::OK, Vec::new())
+}
+
+/// POST /login/recovery. The code is used up and a notice mail sent; then the person is asked
+/// to set up a new authenticator (and may do it later).
+pub async fn submit_recovery(
+    req: HttpRequest,
+    state: web::Data<IdpState>,
+    form: web::Form<RecoveryForm>,
+    client: ClientInfo,
+) -> Result<HttpResponse, PageError> {
+    let page = Page::new(&req, &state, None);
+    page.check_csrf(&req, &form.csrf_token)?;
+    let session = flow::session_in(&req, &state, &page, Stage::Otp).await?;
+    let device = flow::device_cookie_value(&req, &state);
+    let presented = Presented::RecoveryCode(form.recovery_code.clone());
+    match login::second_step(&state, &session, presented, client, device.as_deref()).await {
+        Ok((signed_in, _)) => {
+            state.outbox_wake.notify_one();
+            flow::finish_at(
+                &req,
+                &state,
+                &page,
+                &signed_in,
+                "/account/authenticators/new?after=recovery",
+            )
+        }
+        Err(JourneyError::WrongCode) => render_recovery(
+            &page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page.shown_errors([("recovery_code", "recovery_code_error_invalid")]),
+        ),
+        Err(JourneyError::Throttled(seconds)) => render_recovery(
+            &page,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![throttled(&page, "recovery_code", seconds)],
         ),
         Err(other) => Err(page.error(other)),
     }

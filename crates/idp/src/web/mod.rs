@@ -1,6 +1,7 @@
 //! The HTTP surface: the route table, security headers, static assets and the page handlers.
 //! A handler reads the request, calls one journey, and renders; it holds no business rule.
 
+pub mod account;
 pub mod admin_api;
 pub mod assets;
 pub mod authorize;
@@ -103,7 +104,58 @@ pub fn routes(cfg: &mut ServiceConfig) {
             web::resource("/login/otp")
                 .route(web::get().to(login::show_otp))
                 .route(web::post().to(login::submit_otp)),
+        )
+        .service(
+            web::resource("/login/recovery")
+                .route(web::get().to(login::show_recovery))
+                .route(web::post().to(login::submit_recovery)),
         );
+    account_routes(cfg);
+}
+
+/// `/account`: the person's own account page and its forms.
+fn account_routes(cfg: &mut ServiceConfig) {
+    cfg.service(web::resource("/account").route(web::get().to(account::show)))
+        .service(
+            web::resource("/account/password")
+                .route(web::get().to(account::show_password))
+                .route(web::post().to(account::submit_password)),
+        )
+        .service(
+            web::resource("/account/authenticators/new")
+                .route(web::get().to(account::show_add_authenticator))
+                .route(web::post().to(account::submit_add_authenticator)),
+        )
+        .service(
+            web::resource("/account/authenticators/{id}/rename")
+                .route(web::post().to(account::rename_authenticator)),
+        )
+        .service(
+            web::resource("/account/authenticators/{id}/remove")
+                .route(web::post().to(account::remove_authenticator)),
+        )
+        .service(
+            web::resource("/account/recovery-codes")
+                .route(web::post().to(account::new_recovery_codes)),
+        )
+        .service(
+            web::resource("/account/sessions/end-others")
+                .route(web::post().to(account::end_other_sessions)),
+        )
+        .service(
+            web::resource("/account/sessions/{handle}/end")
+                .route(web::post().to(account::end_session)),
+        )
+        .service(
+            web::resource("/account/permissions/{client_id}/revoke")
+                .route(web::post().to(account::revoke_permission)),
+        )
+        .service(
+            web::resource("/account/confirm")
+                .route(web::get().to(account::show_confirm))
+                .route(web::post().to(account::submit_confirm)),
+        )
+        .service(web::resource("/account/continue").route(web::get().to(account::continue_login)));
 }
 
 /// Page forms and query strings that cannot be read (too large, not form-encoded, malformed)

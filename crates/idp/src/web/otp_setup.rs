@@ -132,10 +132,13 @@ pub async fn welcome(
     } else {
         ("logged_in_title", "logged_in_body")
     };
-    page.message(
+    page.message_with_links(
         StatusCode::OK,
         title,
         &[body],
-        Some((&portal, "account_ready_link")),
+        &[
+            (&portal, "account_ready_link"),
+            ("/account", "account_link"),
+        ],
     )
 }

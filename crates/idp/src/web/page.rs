@@ -89,6 +89,11 @@ impl Page {
         "/login"
     }
 
+    /// The employer portal's address (links back to it).
+    pub fn portal_url(&self) -> String {
+        self.state.settings.branding.portal_url.clone()
+    }
+
     pub fn text(&self, key: &str) -> String {
         self.state.templates.text(self.lang, key)
     }
@@ -147,6 +152,17 @@ impl Page {
         paragraph_keys: &[&str],
         link: Option<(&str, &str)>,
     ) -> Result<HttpResponse, PageError> {
+        self.message_with_links(status, title_key, paragraph_keys, link.as_slice())
+    }
+
+    /// A message page with links under it (`href`, catalogue key): the first as the button.
+    pub fn message_with_links(
+        &self,
+        status: StatusCode,
+        title_key: &str,
+        paragraph_keys: &[&str],
+        links: &[(&str, &str)],
+    ) -> Result<HttpResponse, PageError> {
         let help = &self.state.settings.mail.help_address;
         let paragraphs: Vec<String> = paragraph_keys
             .iter()
@@ -154,11 +170,11 @@ impl Page {
             .collect();
         let mut ctx = self.context(&self.text(title_key));
         ctx.insert("paragraphs", &paragraphs);
-        ctx.insert("link_href", link.map_or("", |(href, _)| href));
-        ctx.insert(
-            "link_text",
-            &link.map_or(String::new(), |(_, key)| self.text(key)),
-        );
+        let links: Vec<(String, String)> = links
+            .iter()
+            .map(|(href, key)| ((*href).to_owned(), self.text(key)))
+            .collect();
+        ctx.insert("links", &links);
         self.render(status, "pages/message.html", &ctx)
     }
 
@@ -315,6 +331,18 @@ impl ErrorPage {
                 "bad_request_title",
                 &["bad_request_body"],
             ),
+            JourneyError::StepUpRequired => ErrorPage {
+                link: ("/account/confirm", "step_up_title"),
+                ..page(StatusCode::FORBIDDEN, "step_up_title", &["step_up_intro"])
+            },
+            JourneyError::LastAuthenticator => ErrorPage {
+                link: ("/account", "account_back"),
+                ..page(
+                    StatusCode::CONFLICT,
+                    "last_authenticator_title",
+                    &["last_authenticator_body"],
+                )
+            },
             JourneyError::BadRequest(_)
             | JourneyError::InvalidCredentials
             | JourneyError::WrongCode

@@ -2,6 +2,7 @@
 //! (a fresh one per test), real SMTP to an in-process sink, real HTTP with cookies.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account;
 mod admin_api;
 mod cli;
 mod consent;

@@ -1,6 +1,6 @@
 //! The header of the signed-in pages: who is signed in, **Dashboard**, **Gebruikers beheren**
-//! (superusers and staff only) and **Uitloggen**; and how roles and statuses read. (**Mijn
-//! account** joins when the IdP serves the person's account page.)
+//! (superusers and staff only), **Mijn account** (the IdP's `/account`, `Page::account_url`) and
+//! **Uitloggen**; and how roles and statuses read.
 
 use tera::Context;
 

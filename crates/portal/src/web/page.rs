@@ -111,7 +111,17 @@ impl Page {
         ctx.insert("path", &self.path);
         ctx.insert("nav", &false);
         ctx.insert("errors", &Vec::<ShownError>::new());
+        ctx.insert("account_url", &self.account_url());
         ctx
+    }
+
+    /// **Mijn account**: the person's own account page on the IdP, in this page's language.
+    pub fn account_url(&self) -> String {
+        format!(
+            "{}/account?lang={}",
+            self.state.settings.idp.issuer.trim_end_matches('/'),
+            self.lang.code()
+        )
     }
 
     pub fn render(

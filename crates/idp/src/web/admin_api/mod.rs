@@ -104,6 +104,8 @@ impl ApiError {
             | E::SessionExpired
             | E::InvalidCredentials
             | E::WrongCode
+            | E::StepUpRequired
+            | E::LastAuthenticator
             | E::InvalidInvitation
             | E::InvalidResetLink => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
         }

@@ -6,6 +6,7 @@
 //! [`IdpProcess`] when a test reads what the server logs. Test modules use these and nothing
 //! of each other.
 
+mod account;
 mod admin;
 mod admin_api;
 mod backchannel;
@@ -18,6 +19,7 @@ mod portal;
 mod process;
 mod relying_party;
 
+pub use account::*;
 pub use admin::*;
 pub use admin_api::*;
 pub use backchannel::*;

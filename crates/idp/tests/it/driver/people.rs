@@ -170,6 +170,7 @@ async fn seed_with_hash(
                     created_at: now,
                     confirmed_at: None,
                     last_used_step: None,
+                    last_used_at: None,
                 },
             )?;
             idp::storage::otp::confirm(conn, &id, &user.id, None, now)?;
