@@ -180,6 +180,21 @@ async fn a_member_sees_the_dashboard_without_administration(backend: Backend) {
     assert!(response.text().await.unwrap().contains("Geen toegang"));
 }
 
+async fn the_dashboard_links_to_my_account_on_the_idp(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ek = ek88(&app).await;
+    let browser = app.browser();
+    let dashboard = ek.portal.sign_in(&browser, &ek.member).await;
+    let href = attr(&dashboard, "nav a[href$='/account?lang=nl']", "href")
+        .expect("a Mijn account link in the portal's header");
+    assert_eq!(href, format!("{}/account?lang=nl", app.address));
+    assert!(text_of(&dashboard, "nav a").iter().any(|a| a == "Mijn account"));
+    // The same browser is signed in at the IdP: the page opens without a new login.
+    let response = browser.get(&href).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(text_of(&response.text().await.unwrap(), "h1"), ["Mijn account"]);
+}
+
 async fn the_portal_speaks_english_when_asked(backend: Backend) {
     let app = spawn_app(backend).await;
     let ek = ek88(&app).await;
@@ -846,6 +861,7 @@ async fn a_superuser_goes_straight_to_their_own_organisation(backend: Backend) {
 both_backends!(
     the_green_button_leads_through_the_idp_to_the_dashboard,
     a_member_sees_the_dashboard_without_administration,
+    the_dashboard_links_to_my_account_on_the_idp,
     the_portal_speaks_english_when_asked,
     a_changed_state_gives_no_session,
     a_replayed_callback_gives_no_session,
