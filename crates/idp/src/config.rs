@@ -26,6 +26,7 @@ pub struct Settings {
     pub password_reset: PasswordResetSettings,
     pub session: SessionSettings,
     pub account: AccountSettings,
+    pub passkeys: PasskeySettings,
     pub secrets: SecretSettings,
     pub password: PasswordSettings,
     pub tokens: TokenSettings,
@@ -253,6 +254,16 @@ pub struct AccountSettings {
     /// A change on the account page needs the second factor proven within this many minutes;
     /// older, it is asked again (step-up).
     pub step_up_minutes: i64,
+}
+
+/// WebAuthn (passkeys and security keys as a second factor).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PasskeySettings {
+    pub enabled: bool,
+    /// The relying-party id; empty: the issuer's host.
+    pub rp_id: String,
+    /// The one origin accepted; empty: the issuer's.
+    pub origin: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod outbound;
 pub mod outbox;
+pub mod passkeys;
 pub mod sessions;
 pub mod startup;
 pub mod state;

@@ -30,6 +30,8 @@ pub struct IdpState {
     pub backchannel_wake: Arc<Notify>,
     /// Wakes the outbox worker after a transaction that queued mail has committed.
     pub outbox_wake: Arc<Notify>,
+    /// The WebAuthn relying party (passkeys and security keys).
+    pub passkeys: crate::passkeys::Passkeys,
 }
 
 impl std::fmt::Debug for IdpState {
@@ -49,7 +51,9 @@ impl IdpState {
         let mail = MailRenderer::new(templates.clone(), &settings);
         let hasher = PasswordHasherPool::new(settings.password.hash_concurrency)
             .with_queue_limit(settings.password.hash_queue_limit);
+        let passkeys = crate::passkeys::Passkeys::from_settings(&settings);
         Ok(Self {
+            passkeys,
             settings: Arc::new(settings),
             db,
             clock,

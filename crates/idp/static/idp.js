@@ -61,6 +61,80 @@
         input.focus({ preventScroll: true });
       });
     });
+    // Passkeys (WebAuthn): a form with data-passkey="create" or "get" asks its options from
+    // data-options, lets the browser talk to the authenticator, and posts the answer to
+    // data-finish; the server says where to go next, or what went wrong (shown in the form's
+    // role="alert" element). Without WebAuthn in the browser the form says so.
+    document.querySelectorAll("form[data-passkey]").forEach(function (form) {
+      var status = form.querySelector("[data-passkey-status]");
+      function say(text) {
+        if (status) { status.textContent = text; status.hidden = false; }
+      }
+      if (!window.PublicKeyCredential || !navigator.credentials) {
+        say(form.getAttribute("data-unsupported"));
+        var submit = form.querySelector("button");
+        if (submit) { submit.disabled = true; }
+        return;
+      }
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var create = form.getAttribute("data-passkey") === "create";
+        var fields = { csrf_token: form.elements.csrf_token.value };
+        if (form.elements.name) { fields.name = form.elements.name.value; }
+        if (form.elements.next) { fields.next = form.elements.next.value; }
+        post(form.getAttribute("data-options"), fields).then(function (answer) {
+          if (answer.location) { window.location = answer.location; return null; }
+          if (!answer.publicKey) { throw new Error(answer.error || ""); }
+          var options = answer.publicKey;
+          options.challenge = bytes(options.challenge);
+          if (options.user) { options.user.id = bytes(options.user.id); }
+          (options.excludeCredentials || []).forEach(function (c) { c.id = bytes(c.id); });
+          (options.allowCredentials || []).forEach(function (c) { c.id = bytes(c.id); });
+          return create ? navigator.credentials.create({ publicKey: options })
+                        : navigator.credentials.get({ publicKey: options });
+        }).then(function (credential) {
+          if (!credential) { return null; }
+          fields.credential = toJson(credential);
+          return post(form.getAttribute("data-finish"), fields);
+        }).then(function (answer) {
+          if (!answer) { return; }
+          if (answer.location) { window.location = answer.location; return; }
+          say(answer.error || form.getAttribute("data-failed"));
+        }).catch(function (error) {
+          say((error && error.message) || form.getAttribute("data-failed"));
+        });
+      });
+    });
+    function post(url, body) {
+      return fetch(url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+      }).then(function (response) { return response.json(); });
+    }
+    function bytes(base64url) {
+      var text = base64url.replace(/-/g, "+").replace(/_/g, "/");
+      while (text.length % 4) { text += "="; }
+      return Uint8Array.from(atob(text), function (c) { return c.charCodeAt(0); }).buffer;
+    }
+    function text(buffer) {
+      return btoa(String.fromCharCode.apply(null, new Uint8Array(buffer)))
+        .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    }
+    function toJson(credential) {
+      if (typeof credential.toJSON === "function") { return credential.toJSON(); }
+      var r = credential.response;
+      var response = { clientDataJSON: text(r.clientDataJSON) };
+      if (r.attestationObject) {
+        response.attestationObject = text(r.attestationObject);
+        response.transports = r.getTransports ? r.getTransports() : null;
+      } else {
+        response.authenticatorData = text(r.authenticatorData);
+        response.signature = text(r.signature);
+        response.userHandle = r.userHandle ? text(r.userHandle) : null;
+      }
+      return { id: credential.id, rawId: text(credential.rawId), type: credential.type,
+               extensions: credential.getClientExtensionResults(), response: response };
+    }
     // Move focus to the error summary so screen readers announce it.
     var summary = document.querySelector(".error-summary");
     if (summary) { summary.focus(); }

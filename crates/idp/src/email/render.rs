@@ -51,8 +51,10 @@ pub enum Notice {
     NewSignIn,
     /// Another authenticator app added from the account page, beside the ones the person has.
     AuthenticatorLinked,
-    /// An authenticator app removed from the account page.
+    /// An authenticator app, passkey or security key removed from the account page.
     AuthenticatorRemoved,
+    /// A passkey or security key added from the account page.
+    PasskeyAdded,
     /// A new set of recovery codes (the old ones no longer work).
     RecoveryCodesGenerated,
     /// A recovery code stood in for the one-time code at login; `left` are still unused.
@@ -79,6 +81,7 @@ impl Notice {
             Notice::NewSignIn => "notice_new_sign_in",
             Notice::AuthenticatorLinked => "notice_authenticator_linked",
             Notice::AuthenticatorRemoved => "notice_authenticator_removed",
+            Notice::PasskeyAdded => "notice_passkey_added",
             Notice::RecoveryCodesGenerated => "notice_recovery_codes_generated",
             Notice::RecoveryCodeUsed { .. } => "notice_recovery_code_used",
         }
@@ -95,6 +98,7 @@ impl Notice {
             | Notice::NewSignIn
             | Notice::AuthenticatorLinked
             | Notice::AuthenticatorRemoved
+            | Notice::PasskeyAdded
             | Notice::RecoveryCodesGenerated
             | Notice::RecoveryCodeUsed { .. } => None,
         }

@@ -200,6 +200,7 @@ pub async fn reset_authenticator(
         .db
         .transaction(move |conn| {
             otp::delete_all(conn, &target.id)?;
+            crate::storage::security_keys::delete_all(conn, &target.id)?;
             let ended = end_all(conn, &target, ending)?;
             audit::record(conn, rec, now)?;
             crate::email::queue_notice(conn, &mail, &keyring, &target, notice, now)?;

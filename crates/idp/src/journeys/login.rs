@@ -15,7 +15,7 @@ use crate::state::IdpState;
 use crate::storage::audit::AuditRecord;
 use crate::storage::models::Session;
 use crate::storage::{
-    DbError, audit, otp, passwords, recovery_codes, sessions as session_rows, users,
+    DbError, audit, otp, passwords, recovery_codes, security_keys, sessions as session_rows, users,
 };
 use crate::throttle;
 
@@ -65,7 +65,9 @@ pub async fn password_step(
                 return Ok((attempt, None));
             };
             let hash = passwords::find(conn, &user.id)?.map(|p| p.hash);
-            let has_otp = otp::find_confirmed(conn, &user.id)?.is_some();
+            // Either kind of second factor: an authenticator app or a passkey.
+            let has_otp = otp::find_confirmed(conn, &user.id)?.is_some()
+                || security_keys::count_for_user(conn, &user.id)? > 0;
             Ok((attempt, Some((user, hash, has_otp))))
         })
         .await?;
@@ -264,7 +266,9 @@ pub async fn second_step(
     let reason = match presented {
         Presented::Code(_) => "wrong_code",
         Presented::RecoveryCode(_) => "wrong_recovery_code",
+        Presented::SecurityKey(_) => "passkey_refused",
     };
+    let passkeys = state.passkeys.clone();
     let token = OpaqueToken::generate();
     let new_hash = token.hash();
     let reservations = throttle::Reservations::new(&state.db);
@@ -285,8 +289,13 @@ pub async fn second_step(
             let checked = crate::storage::write_transaction(conn, |conn| {
                 let user =
                     users::find(conn, &session.user_id)?.ok_or(JourneyError::SessionExpired)?;
+                let checker = second_factor::Checker {
+                    keyring: &keyring,
+                    passkeys: &passkeys,
+                    session_id_hash: &session.id_hash,
+                };
                 let proven =
-                    second_factor::check(conn, &keyring, &session.user_id, &presented, now)?;
+                    second_factor::check(conn, checker, &session.user_id, &presented, now)?;
                 let Some(proven) = proven.filter(|_| user.status.may_receive_tokens()) else {
                     return Ok(Err((user.id, user.organisation_id)));
                 };
@@ -390,4 +399,66 @@ pub async fn second_step(
         },
         proven,
     ))
+}
+
+/// What the code step offers: the person's authenticator apps and passkeys.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondFactors {
+    pub apps: bool,
+    pub passkeys: bool,
+}
+
+/// Which second factors the session's person has (for the code step's page).
+pub async fn second_factors(
+    state: &IdpState,
+    session: &Session,
+) -> Result<SecondFactors, JourneyError> {
+    let user_id = session.user_id.clone();
+    let available = state.passkeys.available();
+    Ok(state
+        .db
+        .run(move |conn| {
+            Ok::<_, DbError>(SecondFactors {
+                apps: otp::find_confirmed(conn, &user_id)?.is_some(),
+                passkeys: available && security_keys::count_for_user(conn, &user_id)? > 0,
+            })
+        })
+        .await?)
+}
+
+/// The WebAuthn challenge for the session's person's keys (`navigator.credentials.get()`),
+/// kept for the session until its answer comes (`second_step` with
+/// [`Presented::SecurityKey`]). At the code step of a login, or at a step-up.
+pub async fn passkey_challenge(
+    state: &IdpState,
+    session: &Session,
+) -> Result<String, JourneyError> {
+    let (user_id, id_hash) = (session.user_id.clone(), session.id_hash.clone());
+    let passkeys = state.passkeys.clone();
+    let now = state.now();
+    state
+        .db
+        .transaction(move |conn| {
+            let keys: Vec<String> = security_keys::list_for_user(conn, &user_id)?
+                .into_iter()
+                .map(|k| k.credential)
+                .collect();
+            if keys.is_empty() {
+                return Err(JourneyError::NotFound);
+            }
+            let (options, ceremony) = passkeys
+                .start_authentication(&keys)
+                .map_err(|e| JourneyError::BadRequest(e.to_string()))?;
+            security_keys::put_ceremony(
+                conn,
+                &crate::storage::models::CeremonyRow {
+                    session_id_hash: id_hash,
+                    purpose: crate::passkeys::AUTHENTICATE.to_owned(),
+                    state: ceremony,
+                    expires_at: now + crate::passkeys::CEREMONY_SECONDS,
+                },
+            )?;
+            Ok(options)
+        })
+        .await
 }

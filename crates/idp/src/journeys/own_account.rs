@@ -22,14 +22,16 @@ use crate::storage::audit::{self, AuditRecord};
 use crate::storage::models::{Session, User};
 use crate::storage::{
     DbConnection, DbError, authorization, clients, consents, organisations, otp, passwords,
-    recovery_codes, sessions, users,
+    recovery_codes, security_keys, sessions, users,
 };
 use crate::throttle;
 
-/// An authenticator app as the page lists it.
+/// An authenticator app, passkey or security key as the page lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Authenticator {
     pub id: String,
+    /// A passkey or security key rather than an authenticator app.
+    pub passkey: bool,
     pub name: Option<String>,
     pub added_at: i64,
     pub last_used_at: Option<i64>,
@@ -101,15 +103,27 @@ pub async fn overview(state: &IdpState, session: &Session) -> Result<Overview, J
                 None => None,
             };
             let password_changed_at = passwords::find(conn, &user.id)?.map(|p| p.changed_at);
-            let authenticators = otp::list_confirmed(conn, &user.id)?
+            let mut authenticators: Vec<Authenticator> = otp::list_confirmed(conn, &user.id)?
                 .into_iter()
                 .map(|c| Authenticator {
                     id: c.id,
+                    passkey: false,
                     name: c.device_name,
                     added_at: c.confirmed_at.unwrap_or(c.created_at),
                     last_used_at: c.last_used_at,
                 })
                 .collect();
+            authenticators.extend(
+                security_keys::list_for_user(conn, &user.id)?
+                    .into_iter()
+                    .map(|k| Authenticator {
+                        id: k.id,
+                        passkey: true,
+                        name: k.name,
+                        added_at: k.created_at,
+                        last_used_at: k.last_used_at,
+                    }),
+            );
             let recovery_codes = recovery_codes::counts(conn, &user.id)?;
             let mut live = Vec::new();
             let mut hashes = Vec::new();
@@ -257,6 +271,7 @@ pub async fn step_up(
     let (keyring, renderer) = (state.keyring.clone(), state.mail.clone());
     let subjects = code_subjects(session, &client);
     let (session_row, ip) = (session.clone(), client.ip_address.clone());
+    let passkeys = state.passkeys.clone();
     guarded(
         state,
         subjects,
@@ -265,7 +280,12 @@ pub async fn step_up(
         &client,
         move |conn| {
             let user = person(conn, &session_row)?;
-            let Some(proven) = second_factor::check(conn, &keyring, &user.id, &presented, now)?
+            let checker = second_factor::Checker {
+                keyring: &keyring,
+                passkeys: &passkeys,
+                session_id_hash: &session_row.id_hash,
+            };
+            let Some(proven) = second_factor::check(conn, checker, &user.id, &presented, now)?
             else {
                 return Ok(None);
             };
@@ -556,7 +576,9 @@ pub async fn rename_authenticator(
         .db
         .transaction(move |conn| {
             let user = person(conn, &session)?;
-            if !otp::rename(conn, &user.id, &id, name.as_deref())? {
+            if !otp::rename(conn, &user.id, &id, name.as_deref())?
+                && !security_keys::rename(conn, &user.id, &id, name.as_deref())?
+            {
                 return Err(JourneyError::NotFound);
             }
             audit::record(
@@ -589,14 +611,21 @@ pub async fn remove_authenticator(
         .db
         .transaction(move |conn| {
             let user = person(conn, &session)?;
-            let all = otp::list_confirmed(conn, &user.id)?;
-            if !all.iter().any(|c| c.id == id) {
+            let apps = otp::list_confirmed(conn, &user.id)?;
+            let keys = security_keys::list_for_user(conn, &user.id)?;
+            let is_app = apps.iter().any(|c| c.id == id);
+            if !is_app && !keys.iter().any(|k| k.id == id) {
                 return Err(JourneyError::NotFound);
             }
-            if all.len() < 2 {
+            // Every second factor counts: an app may go when a passkey stays, and back.
+            if apps.len() + keys.len() < 2 {
                 return Err(JourneyError::LastAuthenticator);
             }
-            otp::delete_one(conn, &user.id, &id)?;
+            if is_app {
+                otp::delete_one(conn, &user.id, &id)?;
+            } else {
+                security_keys::delete_one(conn, &user.id, &id)?;
+            }
             crate::email::queue_notice(
                 conn,
                 &renderer,
@@ -724,5 +753,130 @@ pub async fn revoke_permission(
     if !crate::oidc::consent::revoke(state, &session.user_id, client_id).await? {
         return Err(JourneyError::NotFound);
     }
+    Ok(())
+}
+
+/// The WebAuthn options to register a passkey or security key (`navigator.credentials.create()`),
+/// kept for the session until its answer comes ([`add_passkey`]). The person's own keys are
+/// excluded.
+pub async fn passkey_options(state: &IdpState, session: &Session) -> Result<String, JourneyError> {
+    fresh(state, session)?;
+    let passkeys = state.passkeys.clone();
+    let session = session.clone();
+    let now = state.now();
+    state
+        .db
+        .transaction(move |conn| {
+            let user = person(conn, &session)?;
+            let existing: Vec<String> = security_keys::list_for_user(conn, &user.id)?
+                .into_iter()
+                .map(|k| k.credential)
+                .collect();
+            let display = [user.first_name.as_deref(), user.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (options, ceremony) = passkeys
+                .start_registration(&user.id, &user.email, &display, &existing)
+                .map_err(|e| JourneyError::BadRequest(e.to_string()))?;
+            security_keys::put_ceremony(
+                conn,
+                &crate::storage::models::CeremonyRow {
+                    session_id_hash: session.id_hash.clone(),
+                    purpose: crate::passkeys::REGISTER.to_owned(),
+                    state: ceremony,
+                    expires_at: now + crate::passkeys::CEREMONY_SECONDS,
+                },
+            )?;
+            Ok(options)
+        })
+        .await
+}
+
+/// Registers the passkey or security key that answered the session's registration options;
+/// it joins the person's second factors. Refused (`Form` at `passkey`) when the answer does
+/// not fit the challenge, comes from another origin, or names a key already registered.
+pub async fn add_passkey(
+    state: &IdpState,
+    session: &Session,
+    name: &str,
+    answer: &str,
+    client: ClientInfo,
+) -> Result<(), JourneyError> {
+    fresh(state, session)?;
+    let name = device_name(name)?;
+    let now = state.now();
+    let (renderer, keyring, passkeys) = (
+        state.mail.clone(),
+        state.keyring.clone(),
+        state.passkeys.clone(),
+    );
+    let (session, answer) = (session.clone(), answer.to_owned());
+    let refused = || JourneyError::field("passkey", "passkey_error_refused");
+    let added = state
+        .db
+        .transaction(move |conn| {
+            let user = person(conn, &session)?;
+            let Some(ceremony) = security_keys::take_ceremony(
+                conn,
+                &session.id_hash,
+                crate::passkeys::REGISTER,
+                now,
+            )?
+            else {
+                return Ok(Err(refused()));
+            };
+            let key = match passkeys.finish_registration(&answer, &ceremony) {
+                Ok(key) => key,
+                Err(why) => {
+                    tracing::info!(%why, "a passkey registration was refused");
+                    return Ok(Err(refused()));
+                }
+            };
+            if security_keys::credential_exists(conn, &key.credential_id)? {
+                return Ok(Err(JourneyError::field("passkey", "passkey_error_known")));
+            }
+            let id = crate::storage::models::new_id();
+            security_keys::insert(
+                conn,
+                &crate::storage::models::SecurityKeyRow {
+                    id: id.clone(),
+                    user_id: user.id.clone(),
+                    name: name.clone(),
+                    credential_id: key.credential_id,
+                    credential: key.credential,
+                    counter: key.counter,
+                    backup_eligible: key.backup_eligible,
+                    created_at: now,
+                    last_used_at: None,
+                },
+            )?;
+            crate::email::queue_notice(
+                conn,
+                &renderer,
+                &keyring,
+                &user,
+                Notice::PasskeyAdded,
+                now,
+            )?;
+            audit::record(
+                conn,
+                AuditRecord::success("passkey_added")
+                    .user(&user.id)
+                    .organisation(user.organisation_id.as_deref())
+                    .ip(client.ip_address.as_deref())
+                    .details(serde_json::json!({
+                        "authenticator": id,
+                        "name": name,
+                        "synced": key.backup_eligible,
+                    })),
+                now,
+            )?;
+            Ok::<_, JourneyError>(Ok(()))
+        })
+        .await?;
+    added?;
+    state.outbox_wake.notify_one();
     Ok(())
 }

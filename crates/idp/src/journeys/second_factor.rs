@@ -1,8 +1,9 @@
 //! The second factor, checked the same way wherever it is asked for: at login after the
 //! password, and again before a change on the account page when the login is not fresh
 //! (step-up). A person may have several authenticator apps; a code of any of them counts, and
-//! its time step is used up atomically (the same code cannot count twice). A recovery code
-//! stands in for the one-time code: single use, and stored only as a keyed hash.
+//! its time step is used up atomically (the same code cannot count twice). A passkey or
+//! security key (WebAuthn, `passkeys`) counts instead of the code. A recovery code stands in
+//! for the one-time code: single use, and stored only as a keyed hash.
 
 use data_encoding::BASE32_NOPAD;
 use rand::RngCore;
@@ -11,7 +12,8 @@ use crate::crypto::Keyring;
 use crate::domain::totp::TotpSecret;
 use crate::journeys::JourneyError;
 use crate::journeys::otp_setup::seal_context;
-use crate::storage::{DbConnection, otp, recovery_codes};
+use crate::passkeys::{self, Passkeys};
+use crate::storage::{DbConnection, otp, recovery_codes, security_keys};
 
 /// What the person typed as their second factor.
 #[derive(Debug, Clone)]
@@ -20,6 +22,17 @@ pub enum Presented {
     Code(String),
     /// One of the ten recovery codes.
     RecoveryCode(String),
+    /// The answer of a passkey or security key to the session's WebAuthn challenge (JSON).
+    SecurityKey(String),
+}
+
+/// What checking a second factor needs besides the connection.
+#[derive(Clone, Copy)]
+pub struct Checker<'a> {
+    pub keyring: &'a Keyring,
+    pub passkeys: &'a Passkeys,
+    /// The session the WebAuthn challenge was given to.
+    pub session_id_hash: &'a str,
 }
 
 /// The factor that was accepted.
@@ -28,6 +41,11 @@ pub enum Proven {
     /// A code of the authenticator with this id.
     Authenticator(String),
     RecoveryCode,
+    /// The key with this id; `synced`: a passkey backed up to a cloud account.
+    SecurityKey {
+        id: String,
+        synced: bool,
+    },
 }
 
 impl Proven {
@@ -38,6 +56,10 @@ impl Proven {
         match self {
             Proven::Authenticator(_) => "pwd otp",
             Proven::RecoveryCode => "pwd mfa",
+            // RFC 8176: a key held by hardware (a security key, a device-bound passkey) is
+            // `hwk`; one whose private key is synced by software to other devices `swk`.
+            Proven::SecurityKey { synced: false, .. } => "pwd hwk",
+            Proven::SecurityKey { synced: true, .. } => "pwd swk",
         }
     }
 
@@ -45,6 +67,7 @@ impl Proven {
         match self {
             Proven::Authenticator(_) => "otp",
             Proven::RecoveryCode => "recovery_code",
+            Proven::SecurityKey { .. } => "passkey",
         }
     }
 }
@@ -53,12 +76,14 @@ impl Proven {
 /// is right. `None`: wrong, already used, or the person has no such factor.
 pub fn check(
     conn: &mut DbConnection,
-    keyring: &Keyring,
+    checker: Checker<'_>,
     user_id: &str,
     presented: &Presented,
     now: i64,
 ) -> Result<Option<Proven>, JourneyError> {
+    let keyring = checker.keyring;
     match presented {
+        Presented::SecurityKey(answer) => security_key(conn, checker, user_id, answer, now),
         Presented::Code(code) => {
             for credential in otp::list_confirmed(conn, user_id)? {
                 let secret = keyring
@@ -84,6 +109,54 @@ pub fn check(
             )
         }
     }
+}
+
+/// The WebAuthn answer against the session's challenge (taken once) and the person's keys; the
+/// key's new counter is written only if no other login with it got there first.
+fn security_key(
+    conn: &mut DbConnection,
+    checker: Checker<'_>,
+    user_id: &str,
+    answer: &str,
+    now: i64,
+) -> Result<Option<Proven>, JourneyError> {
+    let Some(state) =
+        security_keys::take_ceremony(conn, checker.session_id_hash, passkeys::AUTHENTICATE, now)?
+    else {
+        return Ok(None);
+    };
+    let keys = security_keys::list_for_user(conn, user_id)?;
+    let used = checker
+        .passkeys
+        .finish_authentication(answer, &state, |id| {
+            keys.iter()
+                .find(|k| k.credential_id == id)
+                .map(|k| (k.credential.clone(), k.counter))
+        });
+    let used = match used {
+        Ok(used) => used,
+        Err(why) => {
+            tracing::info!(%why, "a passkey answer was refused");
+            return Ok(None);
+        }
+    };
+    let Some(row) = keys.iter().find(|k| k.credential_id == used.credential_id) else {
+        return Ok(None);
+    };
+    if !security_keys::record_use(
+        conn,
+        &row.id,
+        used.read_counter,
+        used.counter,
+        &used.credential,
+        now,
+    )? {
+        return Ok(None);
+    }
+    Ok(Some(Proven::SecurityKey {
+        id: row.id.clone(),
+        synced: row.backup_eligible,
+    }))
 }
 
 /// How many recovery codes a set has.

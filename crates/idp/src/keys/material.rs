@@ -62,7 +62,7 @@ pub fn seal_context(kid: &str) -> String {
 /// Generates a key pair of `bits` and returns its row, active from `now`. CPU-heavy (a second
 /// or more): call it on the blocking pool.
 pub fn generate(bits: usize, keyring: &Keyring, now: UnixTime) -> Result<SigningKeyRow, KeyError> {
-    let private = rsa::PrivateKey::new(&mut SystemRng, bits)
+    let private = rsa::RsaPrivateKey::new(&mut SystemRng, bits)
         .map_err(|e| KeyError::Generate(e.to_string()))?;
     let der = private
         .to_pkcs8_der()
@@ -137,12 +137,14 @@ pub fn open(row: &SigningKeyRow, keyring: &Keyring) -> Result<CheckedKey, KeyErr
     })
 }
 
-/// rsa 0.10 draws from a rand_core 0.10 RNG; its own OS adapter (`getrandom::SysRng`) is not a
-/// dependency of ours, so this forwards to the same OS RNG the rest of the crate uses.
+/// rsa 0.10 draws from an infallible rand_core 0.10 RNG; its own OS adapter
+/// (`getrandom::SysRng`) is not a dependency of ours, so this forwards to the same OS RNG the
+/// rest of the crate uses. An operating system that cannot give random bytes cannot make a
+/// key at all: that panics, as `OsRng` itself does.
 struct SystemRng;
 
 impl rsa::rand_core::TryRng for SystemRng {
-    type Error = rand::Error;
+    type Error = std::convert::Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
         let mut bytes = [0u8; 4];
@@ -157,7 +159,8 @@ impl rsa::rand_core::TryRng for SystemRng {
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        rand::RngCore::try_fill_bytes(&mut rand::rngs::OsRng, dst)
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, dst);
+        Ok(())
     }
 }
 

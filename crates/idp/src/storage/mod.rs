@@ -21,6 +21,7 @@ pub mod passwords;
 pub mod queue;
 pub mod recovery_codes;
 pub mod schema;
+pub mod security_keys;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;

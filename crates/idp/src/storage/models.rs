@@ -55,6 +55,29 @@ pub struct OtpCredential {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = security_keys)]
+pub struct SecurityKeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub credential_id: String,
+    pub credential: String,
+    pub counter: i64,
+    pub backup_eligible: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webauthn_ceremonies)]
+pub struct CeremonyRow {
+    pub session_id_hash: String,
+    pub purpose: String,
+    pub state: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = recovery_codes)]
 pub struct RecoveryCode {
     pub id: String,

@@ -49,6 +49,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    security_keys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Nullable<Text>,
+        credential_id -> Text,
+        credential -> Text,
+        counter -> BigInt,
+        backup_eligible -> Bool,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webauthn_ceremonies (session_id_hash, purpose) {
+        session_id_hash -> Text,
+        purpose -> Text,
+        state -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     recovery_codes (id) {
         id -> Text,
         user_id -> Text,
@@ -258,6 +281,7 @@ diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(password_credentials -> users (user_id));
 diesel::joinable!(otp_credentials -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(security_keys -> users (user_id));
 diesel::joinable!(invitations -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -282,4 +306,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     logout_notices,
     consents,
     recovery_codes,
+    security_keys,
+    webauthn_ceremonies,
 );

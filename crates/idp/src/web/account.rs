@@ -39,6 +39,7 @@ const DONE: &[&str] = &[
     "sessions_ended",
     "permission_revoked",
     "confirmed",
+    "passkey_added",
 ];
 
 fn section_href(next: &str) -> &'static str {
@@ -152,6 +153,7 @@ fn device_text(page: &Page, user_agent: Option<&str>) -> String {
 
 fn render_overview(
     page: &Page,
+    passkeys_available: bool,
     overview: &Overview,
     fresh: bool,
     status: StatusCode,
@@ -257,6 +259,7 @@ fn render_overview(
         .unwrap_or_default();
     ctx.insert("notice", &notice);
     ctx.insert("portal_url", &page.portal_url());
+    ctx.insert("passkeys_available", &passkeys_available);
     page.render(status, "pages/account.html", &ctx)
 }
 
@@ -275,6 +278,7 @@ pub async fn show(req: HttpRequest, state: web::Data<IdpState>) -> Result<HttpRe
         .map_err(|e| page.error(e))?;
     render_overview(
         &page,
+        state.passkeys.available(),
         &overview,
         own_account::is_fresh(&state, &session),
         StatusCode::OK,
@@ -563,6 +567,7 @@ pub async fn rename_authenticator(
                 .collect();
             render_overview(
                 &page,
+                state.passkeys.available(),
                 &overview,
                 true,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -678,16 +683,32 @@ pub struct ConfirmForm {
     next: String,
 }
 
-fn render_confirm(
+async fn render_confirm(
     page: &Page,
+    state: &IdpState,
+    session: &Session,
     next: &str,
     status: StatusCode,
     errors: Vec<ShownError>,
 ) -> Result<HttpResponse, PageError> {
+    let factors = crate::journeys::login::second_factors(state, session)
+        .await
+        .map_err(|e| page.error(e))?;
     let mut ctx = page.context(&page.text("step_up_title"));
+    ctx.insert("passkeys", &factors.passkeys);
     ctx.insert("next", next);
     ctx.insert("errors", &errors);
     page.render(status, "pages/account_confirm.html", &ctx)
+}
+
+/// Where a step-up goes: the section that asked for it, or the account page.
+pub fn after_step_up(next: &str) -> &'static str {
+    let next = next_of(Some(next.to_owned()));
+    if next.is_empty() {
+        "/account?done=confirmed"
+    } else {
+        section_href(&next)
+    }
 }
 
 /// The `next` of a step-up, if it names a section.
@@ -703,15 +724,11 @@ pub async fn show_confirm(
     state: web::Data<IdpState>,
 ) -> Result<HttpResponse, PageError> {
     let page = Page::new(&req, &state, None);
-    let Ok(_) = signed_in(&req, &state, &page).await else {
+    let Ok(session) = signed_in(&req, &state, &page).await else {
         return Ok(login_then_back(&state, &page));
     };
-    render_confirm(
-        &page,
-        &next_of(page.query("next")),
-        StatusCode::OK,
-        Vec::new(),
-    )
+    let next = next_of(page.query("next"));
+    render_confirm(&page, &state, &session, &next, StatusCode::OK, Vec::new()).await
 }
 
 /// POST /account/confirm: a code of an authenticator app (six digits) or a recovery code.
@@ -737,31 +754,36 @@ pub async fn submit_confirm(
         Presented::RecoveryCode(typed.to_owned())
     };
     match own_account::step_up(&state, &session, presented, client).await {
-        Ok(()) => {
-            let location = if next.is_empty() {
-                "/account?done=confirmed"
-            } else {
-                section_href(&next)
-            };
-            Ok(page.redirect(location).finish())
+        Ok(()) => Ok(page.redirect(after_step_up(&next)).finish()),
+        Err(JourneyError::WrongCode) => {
+            let errors = page.shown_errors([("otp_code", "step_up_error_invalid")]);
+            render_confirm(
+                &page,
+                &state,
+                &session,
+                &next,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+            )
+            .await
         }
-        Err(JourneyError::WrongCode) => render_confirm(
-            &page,
-            &next,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            page.shown_errors([("otp_code", "step_up_error_invalid")]),
-        ),
-        Err(JourneyError::Throttled(seconds)) => render_confirm(
-            &page,
-            &next,
-            StatusCode::TOO_MANY_REQUESTS,
-            vec![ShownError {
+        Err(JourneyError::Throttled(seconds)) => {
+            let errors = vec![ShownError {
                 field: "otp_code".to_owned(),
                 message: page
                     .text("login_error_throttled")
                     .replace("{seconds}", &seconds.to_string()),
-            }],
-        ),
+            }];
+            render_confirm(
+                &page,
+                &state,
+                &session,
+                &next,
+                StatusCode::TOO_MANY_REQUESTS,
+                errors,
+            )
+            .await
+        }
         Err(other) => Err(page.error(other)),
     }
 }

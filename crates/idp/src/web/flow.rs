@@ -210,3 +210,20 @@ pub fn finish_at(
     add_login_cookies(req, state, &mut response, signed_in).map_err(|e| page.error(e))?;
     Ok(response)
 }
+
+/// A redirect as the answer to a script's request (`fetch` follows redirects itself): the
+/// same cookies, and `{"location"}` for the page to go to.
+pub fn as_json(redirect: HttpResponse) -> HttpResponse {
+    let location = redirect
+        .headers()
+        .get(actix_web::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("/")
+        .to_owned();
+    let mut answer = HttpResponse::Ok().json(serde_json::json!({ "location": location }));
+    for cookie in redirect.cookies() {
+        // Cookies parsed from a response are well-formed; adding one cannot fail.
+        let _ = answer.add_cookie(&cookie);
+    }
+    answer
+}

@@ -136,13 +136,21 @@ fn throttled(page: &Page, field: &str, seconds: i64) -> ShownError {
     }
 }
 
-fn render_otp(
+async fn render_otp(
     page: &Page,
+    state: &IdpState,
+    session: &crate::storage::models::Session,
     status: StatusCode,
     errors: Vec<ShownError>,
 ) -> Result<HttpResponse, PageError> {
+    let factors = login::second_factors(state, session)
+        .await
+        .map_err(|e| page.error(e))?;
     let mut ctx = page.context(&page.text("login_otp_title"));
     ctx.insert("errors", &errors);
+    // A person with only passkeys still sees the code form when passkeys are off here.
+    ctx.insert("apps", &(factors.apps || !factors.passkeys));
+    ctx.insert("passkeys", &factors.passkeys);
     page.render(status, "pages/login_otp.html", &ctx)
 }
 
@@ -151,8 +159,8 @@ pub async fn show_otp(
     state: web::Data<IdpState>,
 ) -> Result<HttpResponse, PageError> {
     let page = Page::new(&req, &state, None);
-    flow::session_in(&req, &state, &page, Stage::Otp).await?;
-    render_otp(&page, StatusCode::OK, Vec::new())
+    let session = flow::session_in(&req, &state, &page, Stage::Otp).await?;
+    render_otp(&page, &state, &session, StatusCode::OK, Vec::new()).await
 }
 
 pub async fn submit_otp(
@@ -173,13 +181,25 @@ pub async fn submit_otp(
         }
         Err(JourneyError::WrongCode) => {
             let errors = page.shown_errors([("otp_code", "otp_error_invalid")]);
-            render_otp(&page, StatusCode::UNPROCESSABLE_ENTITY, errors)
+            render_otp(
+                &page,
+                &state,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+            )
+            .await
         }
-        Err(JourneyError::Throttled(seconds)) => render_otp(
-            &page,
-            StatusCode::TOO_MANY_REQUESTS,
-            vec![throttled(&page, "otp_code", seconds)],
-        ),
+        Err(JourneyError::Throttled(seconds)) => {
+            render_otp(
+                &page,
+                &state,
+                &session,
+                StatusCode::TOO_MANY_REQUESTS,
+                vec![throttled(&page, "otp_code", seconds)],
+            )
+            .await
+        }
         Err(other) => Err(page.error(other)),
     }
 }

@@ -15,6 +15,7 @@ pub mod logout;
 pub mod oidc;
 pub mod otp_setup;
 pub mod page;
+pub mod passkeys;
 pub mod password;
 pub mod registration;
 pub mod request_span;
@@ -156,6 +157,22 @@ fn account_routes(cfg: &mut ServiceConfig) {
                 .route(web::post().to(account::submit_confirm)),
         )
         .service(web::resource("/account/continue").route(web::get().to(account::continue_login)));
+    passkey_routes(cfg);
+}
+
+/// The WebAuthn ceremonies (JSON, for `static/passkey.js`).
+fn passkey_routes(cfg: &mut ServiceConfig) {
+    let json = |path: &str| web::resource(path.to_owned()).app_data(passkeys::json_config());
+    cfg.service(
+        json("/account/passkeys/options").route(web::post().to(passkeys::register_options)),
+    )
+    .service(json("/account/passkeys").route(web::post().to(passkeys::register)))
+    .service(json("/login/passkey/options").route(web::post().to(passkeys::login_options)))
+    .service(json("/login/passkey").route(web::post().to(passkeys::login)))
+    .service(
+        json("/account/confirm/passkey/options").route(web::post().to(passkeys::step_up_options)),
+    )
+    .service(json("/account/confirm/passkey").route(web::post().to(passkeys::step_up)));
 }
 
 /// Page forms and query strings that cannot be read (too large, not form-encoded, malformed)

@@ -189,6 +189,10 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     settings.issuer = format!("http://127.0.0.1:{port}");
+    // WebAuthn needs a domain name: the tests' software authenticators answer as a browser
+    // at localhost on the same port would (`driver::passkey`).
+    settings.passkeys.rp_id = "localhost".to_owned();
+    settings.passkeys.origin = format!("http://localhost:{port}");
     settings.server.workers = 1;
     settings.database.url = db.url.clone();
     settings.database.pool_size = 5;

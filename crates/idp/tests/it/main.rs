@@ -23,6 +23,7 @@ mod oidc_rules;
 mod onboarding;
 mod operations;
 mod outbox;
+mod passkeys;
 mod portal;
 mod properties;
 mod recovery;

@@ -188,11 +188,18 @@ async fn the_dashboard_links_to_my_account_on_the_idp(backend: Backend) {
     let href = attr(&dashboard, "nav a[href$='/account?lang=nl']", "href")
         .expect("a Mijn account link in the portal's header");
     assert_eq!(href, format!("{}/account?lang=nl", app.address));
-    assert!(text_of(&dashboard, "nav a").iter().any(|a| a == "Mijn account"));
+    assert!(
+        text_of(&dashboard, "nav a")
+            .iter()
+            .any(|a| a == "Mijn account")
+    );
     // The same browser is signed in at the IdP: the page opens without a new login.
     let response = browser.get(&href).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(text_of(&response.text().await.unwrap(), "h1"), ["Mijn account"]);
+    assert_eq!(
+        text_of(&response.text().await.unwrap(), "h1"),
+        ["Mijn account"]
+    );
 }
 
 async fn the_portal_speaks_english_when_asked(backend: Backend) {

@@ -53,6 +53,15 @@ impl Browser {
         }
     }
 
+    /// This browser's HTTP client (its cookies), for the other driver modules.
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(super) fn url_of(&self, target: &str) -> String {
+        self.url(target)
+    }
+
     /// `target` is a path on the IdP or a whole URL (a link from a mail, an authorization URL).
     fn url(&self, target: &str) -> String {
         if target.starts_with("http://") || target.starts_with("https://") {
