@@ -102,9 +102,15 @@ impl Passkeys {
             .map(|json| serde_json::from_str::<SecurityKey>(json).map(|k| k.cred_id().clone()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| PasskeyError::Malformed(e.to_string()))?;
-        let (options, state) = webauthn
+        let (mut options, state) = webauthn
             .start_securitykey_registration(handle, email, display_name, Some(exclude), None, None)
             .map_err(|e| PasskeyError::Refused(e.to_string()))?;
+        // webauthn-rs asks for credProtect "userVerificationRequired" (not enforced) with a
+        // key that need not be discoverable; browsers refuse that combination outright
+        // ("protection policy is inconsistent"). User verification stays preferred without it.
+        if let Some(extensions) = options.public_key.extensions.as_mut() {
+            extensions.cred_protect = None;
+        }
         Ok((json(&options)?, json(&state)?))
     }
 

@@ -104,6 +104,7 @@ fn when(page: &Page, unix: i64) -> String {
 #[derive(Serialize)]
 struct ShownAuthenticator {
     id: String,
+    passkey: bool,
     name: String,
     named: bool,
     added: String,
@@ -188,6 +189,7 @@ fn render_overview(
         .enumerate()
         .map(|(i, a)| ShownAuthenticator {
             id: a.id.clone(),
+            passkey: a.passkey,
             named: a.name.is_some(),
             name: a.name.clone().unwrap_or_else(|| {
                 page.text("account_authenticator_unnamed")
