@@ -1,6 +1,7 @@
 //! Removing rows nobody needs any more: expired sessions, parked requests, codes, refresh
-//! tokens, revoked-token entries, idle throttle counters and long-sent mails. The audit log is
-//! kept. Runs on every node now and then; the deletes are idempotent, so nodes may overlap.
+//! tokens, revoked-token entries, idle throttle counters, long-sent mails and expired WebAuthn
+//! ceremonies. The audit log is kept. Runs on every node now and then; the deletes are
+//! idempotent, so nodes may overlap.
 
 use diesel::prelude::*;
 
@@ -26,6 +27,7 @@ pub struct Pruned {
     pub throttle_counters: usize,
     pub mails: usize,
     pub logout_notices: usize,
+    pub webauthn_ceremonies: usize,
 }
 
 pub fn prune(
@@ -44,5 +46,6 @@ pub fn prune(
         throttle_counters: throttle::prune(conn, now - throttle_window)?,
         mails: diesel::delete(m::table.filter(m::sent_at.lt(now - MAIL_KEEP))).execute(conn)?,
         logout_notices: super::logout_notices::prune(conn, now - MAIL_KEEP)?,
+        webauthn_ceremonies: super::security_keys::prune_ceremonies(conn, now)?,
     })
 }

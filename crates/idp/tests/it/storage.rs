@@ -115,19 +115,33 @@ async fn housekeeping_removes_only_what_expired(backend: Backend) {
                 &Default::default(),
                 now,
             )?;
+            for (session, expires_at) in [(&old, now - 1), (&live, now + 300)] {
+                idp::storage::security_keys::put_ceremony(
+                    c,
+                    &idp::storage::models::CeremonyRow {
+                        session_id_hash: session.id_hash.clone(),
+                        purpose: "authenticate".into(),
+                        state: "{}".into(),
+                        expires_at,
+                    },
+                )?;
+            }
             let first = prune(c, now, 3600)?;
             let again = prune(c, now, 3600)?;
             let left = idp::storage::sessions::list_for_user(c, &user.id)?;
+            let ceremony =
+                idp::storage::security_keys::take_ceremony(c, &live.id_hash, "authenticate", now)?;
             Ok::<_, DbError>((
-                first.sessions,
-                again.sessions,
+                (first.sessions, first.webauthn_ceremonies),
+                (again.sessions, again.webauthn_ceremonies),
                 left.len(),
                 old.id_hash != live.id_hash,
+                ceremony.is_some(),
             ))
         })
         .await
         .unwrap();
-    assert_eq!(pruned, (1, 0, 1, true));
+    assert_eq!(pruned, ((1, 1), (0, 0), 1, true, true));
 }
 
 both_backends!(housekeeping_removes_only_what_expired);
