@@ -378,12 +378,7 @@ pub async fn submit_password(
         }
         Err(JourneyError::Throttled(seconds)) => {
             let email = email_of(&state, &page, &session).await?;
-            let errors = vec![ShownError {
-                field: "current_password".to_owned(),
-                message: page
-                    .text("login_error_throttled")
-                    .replace("{seconds}", &seconds.to_string()),
-            }];
+            let errors = vec![page.throttled_error("current_password", seconds)];
             render_password(
                 &page,
                 &email,
@@ -510,12 +505,7 @@ pub async fn submit_add_authenticator(
             .await
         }
         Err(JourneyError::Throttled(seconds)) => {
-            let errors = vec![ShownError {
-                field: "otp_code".to_owned(),
-                message: page
-                    .text("login_error_throttled")
-                    .replace("{seconds}", &seconds.to_string()),
-            }];
+            let errors = vec![page.throttled_error("otp_code", seconds)];
             render_add(
                 &page,
                 &state,
@@ -770,12 +760,7 @@ pub async fn submit_confirm(
             .await
         }
         Err(JourneyError::Throttled(seconds)) => {
-            let errors = vec![ShownError {
-                field: "otp_code".to_owned(),
-                message: page
-                    .text("login_error_throttled")
-                    .replace("{seconds}", &seconds.to_string()),
-            }];
+            let errors = vec![page.throttled_error("otp_code", seconds)];
             render_confirm(
                 &page,
                 &state,

@@ -115,7 +115,7 @@ pub async fn submit(
             render_login(&page, form.email.trim(), StatusCode::OK, errors)
         }
         Err(JourneyError::Throttled(seconds)) => {
-            let errors = vec![throttled(&page, "email", seconds)];
+            let errors = vec![page.throttled_error("email", seconds)];
             render_login(
                 &page,
                 form.email.trim(),
@@ -124,15 +124,6 @@ pub async fn submit(
             )
         }
         Err(other) => Err(page.error(other)),
-    }
-}
-
-fn throttled(page: &Page, field: &str, seconds: i64) -> ShownError {
-    ShownError {
-        field: field.to_owned(),
-        message: page
-            .text("login_error_throttled")
-            .replace("{seconds}", &seconds.to_string()),
     }
 }
 
@@ -196,7 +187,7 @@ pub async fn submit_otp(
                 &state,
                 &session,
                 StatusCode::TOO_MANY_REQUESTS,
-                vec![throttled(&page, "otp_code", seconds)],
+                vec![page.throttled_error("otp_code", seconds)],
             )
             .await
         }
@@ -264,7 +255,7 @@ pub async fn submit_recovery(
         Err(JourneyError::Throttled(seconds)) => render_recovery(
             &page,
             StatusCode::TOO_MANY_REQUESTS,
-            vec![throttled(&page, "recovery_code", seconds)],
+            vec![page.throttled_error("recovery_code", seconds)],
         ),
         Err(other) => Err(page.error(other)),
     }

@@ -123,6 +123,16 @@ impl Page {
             .collect()
     }
 
+    /// "Too many attempts, try again in … seconds" at `field`.
+    pub fn throttled_error(&self, field: &str, seconds: i64) -> ShownError {
+        ShownError {
+            field: field.to_owned(),
+            message: self
+                .text("login_error_throttled")
+                .replace("{seconds}", &seconds.to_string()),
+        }
+    }
+
     /// A journey's field errors, in the page language.
     pub fn field_errors(&self, errors: &[crate::journeys::FieldError]) -> Vec<ShownError> {
         self.shown_errors(errors.iter().map(|e| (e.field, e.message_key.as_str())))
