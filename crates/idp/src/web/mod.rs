@@ -28,6 +28,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(web::resource("/health/live").route(web::get().to(health::live)))
         .service(web::resource("/health/ready").route(web::get().to(health::ready)))
         .service(web::resource("/static/{file}").route(web::get().to(assets::serve)))
+        .service(web::resource("/favicon.ico").route(web::get().to(assets::favicon)))
         .service(
             web::resource("/invitation/{token}")
                 .route(web::get().to(registration::show))
@@ -112,6 +113,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .route(web::post().to(login::submit_recovery)),
         );
     account_routes(cfg);
+    cfg.default_service(web::to(not_found));
+}
+
+/// Any other path: the "page not found" page in the person's language, with a way back.
+async fn not_found(
+    req: actix_web::HttpRequest,
+    state: web::Data<crate::state::IdpState>,
+) -> Result<actix_web::HttpResponse, page::PageError> {
+    Err(page::Page::new(&req, &state, None).error(crate::journeys::JourneyError::NotFound))
 }
 
 /// `/account`: the person's own account page and its forms.

@@ -77,9 +77,50 @@ async fn a_fault_is_answered_500_and_logged_once_with_the_request_id(backend: Ba
     assert_eq!(logged, 1, "logged once:\n{log}");
 }
 
+async fn an_unknown_path_is_a_page_in_the_persons_language_with_a_way_back(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (accept, title, link) in [
+        ("nl", "Pagina niet gevonden", "Naar de inlogpagina"),
+        ("en-GB,en;q=0.9", "Page not found", "Go to the login page"),
+    ] {
+        let response = http()
+            .get(format!("{}/no/such/page", app.address))
+            .header("accept-language", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let html = response.text().await.unwrap();
+        assert_eq!(text_of(&html, "h1"), [title]);
+        assert_eq!(attr(&html, "a.button", "href").as_deref(), Some("/login"));
+        assert_eq!(text_of(&html, "a.button"), [link]);
+    }
+}
+
+async fn the_icon_is_served_where_browsers_look_for_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let page = app.browser().page("/login").await;
+    assert_eq!(
+        attr(&page, "link[rel=icon]", "href").as_deref(),
+        Some("/static/favicon.svg")
+    );
+    for path in ["/favicon.ico", "/static/favicon.svg"] {
+        let response = http()
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["content-type"], "image/svg+xml");
+        assert!(response.text().await.unwrap().starts_with("<svg"));
+    }
+}
+
 both_backends!(
     a_page_form_that_cannot_be_read_gets_a_page,
     a_fault_is_answered_500_and_logged_once_with_the_request_id,
+    an_unknown_path_is_a_page_in_the_persons_language_with_a_way_back,
+    the_icon_is_served_where_browsers_look_for_it,
 );
 
 async fn every_answer_carries_its_own_request_id(backend: Backend) {

@@ -202,6 +202,24 @@ async fn the_dashboard_links_to_my_account_on_the_idp(backend: Backend) {
     );
 }
 
+async fn the_portal_carries_the_same_icon_as_the_idp(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ek = ek88(&app).await;
+    let browser = app.browser();
+    let landing = browser.page(&ek.portal.url("/")).await;
+    assert_eq!(
+        attr(&landing, "link[rel=icon]", "href").as_deref(),
+        Some("/static/favicon.svg")
+    );
+    let idp_icon = browser.page("/favicon.ico").await;
+    for path in ["/favicon.ico", "/static/favicon.svg"] {
+        let response = browser.get(&ek.portal.url(path)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["content-type"], "image/svg+xml");
+        assert_eq!(response.text().await.unwrap(), idp_icon);
+    }
+}
+
 async fn the_portal_speaks_english_when_asked(backend: Backend) {
     let app = spawn_app(backend).await;
     let ek = ek88(&app).await;
@@ -869,6 +887,7 @@ both_backends!(
     the_green_button_leads_through_the_idp_to_the_dashboard,
     a_member_sees_the_dashboard_without_administration,
     the_dashboard_links_to_my_account_on_the_idp,
+    the_portal_carries_the_same_icon_as_the_idp,
     the_portal_speaks_english_when_asked,
     a_changed_state_gives_no_session,
     a_replayed_callback_gives_no_session,

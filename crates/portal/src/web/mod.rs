@@ -17,6 +17,8 @@ use crate::error::PortalError;
 use crate::state::PortalState;
 
 const CSS: &str = include_str!("../../static/portal.css");
+/// The same HumanCapitalCare icon the IdP's pages carry (one file for both).
+const FAVICON: &str = include_str!("../../../idp/static/favicon.svg");
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(login::landing)))
@@ -42,6 +44,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         )
         .service(web::resource("/beheer/{org}/activiteiten").route(web::get().to(activity::show)))
         .service(web::resource("/static/portal.css").route(web::get().to(stylesheet)))
+        .service(web::resource("/static/favicon.svg").route(web::get().to(favicon)))
+        .service(web::resource("/favicon.ico").route(web::get().to(favicon)))
         .service(web::resource("/health/live").route(web::get().to(live)))
         .default_service(web::to(not_found));
 }
@@ -79,6 +83,13 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(CSS)
+}
+
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(FAVICON)
 }
 
 async fn live() -> HttpResponse {
