@@ -429,12 +429,14 @@ async fn after_a_reset_the_code_is_still_needed(backend: Backend) {
     let person = onboarded_person(&app).await;
     reset_to_the_new_password(&app, &device).await;
     let html = text(device.get("/login?reset=done").await).await;
+    // A success, said as one (not in the warning style), and announced.
     assert!(
-        text_of(&html, ".notice")
+        text_of(&html, "p.success[role=status]")
             .join(" ")
             .contains("Uw wachtwoord is gewijzigd."),
         "{html}"
     );
+    assert!(text_of(&html, ".notice").is_empty(), "{html}");
 
     // The new one leads to the code step, not past it; the code finishes the login.
     let browser = app.browser();

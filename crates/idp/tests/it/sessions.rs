@@ -1,6 +1,7 @@
 //! Session lifetimes and what an ended session takes with it.
 
 use idp::oidc::client::AuthMethod;
+use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::driver::*;
@@ -73,7 +74,41 @@ async fn a_client_cannot_introspect_another_clients_token(backend: Backend) {
     assert_eq!(a.introspect(token).await["active"], true);
 }
 
+async fn the_code_step_offers_another_account_and_that_login_replaces_the_first(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let people = seed_people(&app, 2).await;
+    let (first, second) = (&people[0], &people[1]);
+    let browser = app.browser();
+    let response = browser.log_in_password(&first.email, &first.password).await;
+    assert_eq!(location(&response), "/login/otp");
+    let html = browser.page("/login/otp").await;
+    assert_eq!(
+        attr(&html, "a[href='/login']", "href").as_deref(),
+        Some("/login")
+    );
+    assert_eq!(
+        text_of(&html, "a[href='/login']"),
+        ["Ander account gebruiken"]
+    );
+    // The other person logs in from the same browser: the first person's half-done login
+    // is gone, and the code step is the second person's.
+    let response = browser
+        .log_in_password(&second.email, &second.password)
+        .await;
+    assert_eq!(location(&response), "/login/otp");
+    let response = browser.log_in_code(&first.fresh_code(&app.clock)).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the first person's code no longer counts here"
+    );
+    let response = browser.log_in_code(&second.fresh_code(&app.clock)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/welcome");
+}
+
 both_backends!(
+    the_code_step_offers_another_account_and_that_login_replaces_the_first,
     a_session_idle_for_over_an_hour_is_gone,
     a_session_in_use_ends_at_its_absolute_lifetime,
     a_code_dies_with_its_session,
