@@ -178,17 +178,11 @@ impl MailRenderer {
         when: i64,
     ) -> Result<RenderedMail, RenderError> {
         let text = |key: &str| self.templates.text(language, key);
-        let (browser, platform) = from
-            .user_agent
-            .map_or((None, None), crate::sessions::user_agent::describe);
-        let browser =
-            browser.map_or_else(|| text("notice_new_sign_in_unknown_browser"), str::to_owned);
-        let device = match platform {
-            Some(platform) => text("notice_new_sign_in_device")
-                .replace("{browser}", &browser)
-                .replace("{platform}", platform),
-            None => browser,
-        };
+        let device = crate::sessions::user_agent::in_words(
+            from.user_agent,
+            text("notice_new_sign_in_unknown_browser"),
+            &text("notice_new_sign_in_device"),
+        );
         let address = from
             .address
             .map_or_else(|| text("notice_new_sign_in_unknown_address"), str::to_owned);

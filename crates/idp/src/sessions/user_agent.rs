@@ -1,6 +1,24 @@
 //! The browser and platform a `User-Agent` names, roughly: what a person recognises in a notice
 //! ("Firefox op Windows") or a list of their sessions. Never used for a security decision.
 
+/// The browser and platform in words, as a notice mail and the account page say them:
+/// `browser_on_platform` with `{browser}` and `{platform}` filled in, the browser alone when the
+/// platform is unknown, `unknown_browser` when the browser is.
+pub fn in_words(
+    user_agent: Option<&str>,
+    unknown_browser: String,
+    browser_on_platform: &str,
+) -> String {
+    let (browser, platform) = user_agent.map_or((None, None), describe);
+    let browser = browser.map_or(unknown_browser, str::to_owned);
+    match platform {
+        Some(platform) => browser_on_platform
+            .replace("{browser}", &browser)
+            .replace("{platform}", platform),
+        None => browser,
+    }
+}
+
 /// The browser and the platform, where the user agent names one we know.
 pub fn describe(user_agent: &str) -> (Option<&'static str>, Option<&'static str>) {
     (browser(user_agent), platform(user_agent))

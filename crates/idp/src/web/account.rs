@@ -140,16 +140,11 @@ fn role_text(page: &Page, role: Role) -> String {
 }
 
 fn device_text(page: &Page, user_agent: Option<&str>) -> String {
-    let (browser, platform) =
-        user_agent.map_or((None, None), crate::sessions::user_agent::describe);
-    let browser = browser.map_or_else(|| page.text("account_unknown_browser"), str::to_owned);
-    match platform {
-        Some(platform) => page
-            .text("notice_new_sign_in_device")
-            .replace("{browser}", &browser)
-            .replace("{platform}", platform),
-        None => browser,
-    }
+    crate::sessions::user_agent::in_words(
+        user_agent,
+        page.text("account_unknown_browser"),
+        &page.text("notice_new_sign_in_device"),
+    )
 }
 
 fn render_overview(
@@ -353,9 +348,8 @@ pub async fn submit_password(
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let page = Page::new(&req, &state, None);
-    page.check_csrf(&req, &form.csrf_token)?;
-    let session = signed_in(&req, &state, &page).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &form.csrf_token, Stage::Authenticated).await?;
     let logout_others = form.logout_others.is_some();
     let change = PasswordChange {
         current: SecretString::from(form.current_password),
@@ -463,9 +457,8 @@ pub async fn submit_add_authenticator(
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let page = Page::new(&req, &state, None);
-    page.check_csrf(&req, &form.csrf_token)?;
-    let session = signed_in(&req, &state, &page).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &form.csrf_token, Stage::Authenticated).await?;
     let after_recovery = form.after == "recovery";
     match own_account::add_authenticator(
         &state,
@@ -537,9 +530,8 @@ pub async fn rename_authenticator(
     form: web::Form<RenameForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let page = Page::new(&req, &state, None);
-    page.check_csrf(&req, &form.csrf_token)?;
-    let session = signed_in(&req, &state, &page).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &form.csrf_token, Stage::Authenticated).await?;
     match own_account::rename_authenticator(&state, &session, &path, &form.device_name, client)
         .await
     {
@@ -578,9 +570,8 @@ pub async fn remove_authenticator(
     form: web::Form<CsrfOnly>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let page = Page::new(&req, &state, None);
-    page.check_csrf(&req, &form.csrf_token)?;
-    let session = signed_in(&req, &state, &page).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &form.csrf_token, Stage::Authenticated).await?;
     match own_account::remove_authenticator(&state, &session, &path, client).await {
         Ok(()) => Ok(done(&page, "authenticator_removed")),
         Err(other) => refused(&page, other, "authenticators"),
@@ -596,9 +587,8 @@ pub async fn new_recovery_codes(
     form: web::Form<CsrfOnly>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let page = Page::new(&req, &state, None);
-    page.check_csrf(&req, &form.csrf_token)?;
-    let session = signed_in(&req, &state, &page).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &form.csrf_token, Stage::Authenticated).await?;
     match own_account::new_recovery_codes(&state, &session, client).await {
         Ok(codes) => {
             let mut ctx = page.context(&page.text("account_recovery_title"));
@@ -636,9 +626,8 @@ async fn end(
     form: web::Form<CsrfOnly>,
     which: Ending,
 ) -> Result<HttpResponse, PageError> {
-    let page = Page::new(&req, &state, None);
-    page.check_csrf(&req, &form.csrf_token)?;
-    let session = signed_in(&req, &state, &page).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &form.csrf_token, Stage::Authenticated).await?;
     match own_account::end_sessions(&state, &session, which).await {
         Ok(_) => Ok(done(&page, "sessions_ended")),
         Err(other) => refused(&page, other, "sessions"),
@@ -654,9 +643,8 @@ pub async fn revoke_permission(
     path: web::Path<String>,
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    let page = Page::new(&req, &state, None);
-    page.check_csrf(&req, &form.csrf_token)?;
-    let session = signed_in(&req, &state, &page).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &form.csrf_token, Stage::Authenticated).await?;
     match own_account::revoke_permission(&state, &session, &path).await {
         Ok(()) => Ok(done(&page, "permission_revoked")),
         Err(other) => refused(&page, other, "permissions"),
@@ -731,9 +719,8 @@ pub async fn submit_confirm(
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let page = Page::new(&req, &state, None);
-    page.check_csrf(&req, &form.csrf_token)?;
-    let session = signed_in(&req, &state, &page).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &form.csrf_token, Stage::Authenticated).await?;
     let next = next_of(Some(form.next));
     let typed = form.otp_code.trim();
     // Six digits are a code of an authenticator app; anything else is tried as a recovery code.

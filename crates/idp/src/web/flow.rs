@@ -148,6 +148,20 @@ pub async fn session_in(
     }
 }
 
+/// A posted form or script call: its page (language, errors), the CSRF check of the token it
+/// carries, and the session, which must be at `stage`.
+pub async fn posted(
+    req: &HttpRequest,
+    state: &IdpState,
+    csrf_token: &str,
+    stage: Stage,
+) -> Result<(Page, Session), PageError> {
+    let page = Page::new(req, state, None);
+    page.check_csrf(req, csrf_token)?;
+    let session = session_in(req, state, &page, stage).await?;
+    Ok((page, session))
+}
+
 /// The browser's parked-request cookie, if it has one.
 pub fn auth_request_cookie_value(req: &HttpRequest, state: &IdpState) -> Option<String> {
     req.cookie(&state.settings.cookie_name(AUTH_REQUEST_COOKIE))

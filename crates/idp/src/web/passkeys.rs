@@ -18,7 +18,6 @@ use crate::journeys::own_account;
 use crate::journeys::second_factor::Presented;
 use crate::sessions::ClientInfo;
 use crate::state::IdpState;
-use crate::storage::models::Session;
 
 /// The body of every call: the page's CSRF token, and for an answer the authenticator's
 /// credential (as the browser's `PublicKeyCredential.toJSON()` gives it) and a name.
@@ -88,26 +87,14 @@ fn journey_refusal(
     }
 }
 
-/// The page of a call (for its language and errors), its CSRF check, and the session at `stage`.
-async fn opened(
-    req: &HttpRequest,
-    state: &IdpState,
-    body: &Ceremony,
-    stage: Stage,
-) -> Result<(Page, Session), PageError> {
-    let page = Page::new(req, state, None);
-    page.check_csrf(req, &body.csrf_token)?;
-    let session = flow::session_in(req, state, &page, stage).await?;
-    Ok((page, session))
-}
-
 /// POST /account/passkeys/options.
 pub async fn register_options(
     req: HttpRequest,
     state: web::Data<IdpState>,
     body: web::Json<Ceremony>,
 ) -> Result<HttpResponse, PageError> {
-    let (page, session) = opened(&req, &state, &body, Stage::Authenticated).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &body.csrf_token, Stage::Authenticated).await?;
     match own_account::passkey_options(&state, &session).await {
         Ok(json) => Ok(options(json)),
         Err(e) => journey_refusal(&page, e, "authenticators"),
@@ -121,7 +108,8 @@ pub async fn register(
     body: web::Json<Ceremony>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let (page, session) = opened(&req, &state, &body, Stage::Authenticated).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &body.csrf_token, Stage::Authenticated).await?;
     let credential = answer(&body).map_err(|e| page.error(e))?;
     match own_account::add_passkey(&state, &session, &body.name, &credential, client).await {
         Ok(()) => Ok(go("/account?done=passkey_added")),
@@ -135,7 +123,7 @@ pub async fn login_options(
     state: web::Data<IdpState>,
     body: web::Json<Ceremony>,
 ) -> Result<HttpResponse, PageError> {
-    let (page, session) = opened(&req, &state, &body, Stage::Otp).await?;
+    let (page, session) = flow::posted(&req, &state, &body.csrf_token, Stage::Otp).await?;
     match login::passkey_challenge(&state, &session).await {
         Ok(json) => Ok(options(json)),
         Err(e) => journey_refusal(&page, e, ""),
@@ -150,7 +138,7 @@ pub async fn login(
     body: web::Json<Ceremony>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let (page, session) = opened(&req, &state, &body, Stage::Otp).await?;
+    let (page, session) = flow::posted(&req, &state, &body.csrf_token, Stage::Otp).await?;
     let credential = answer(&body).map_err(|e| page.error(e))?;
     let device = flow::device_cookie_value(&req, &state);
     let presented = Presented::SecurityKey(credential);
@@ -171,7 +159,8 @@ pub async fn step_up_options(
     state: web::Data<IdpState>,
     body: web::Json<Ceremony>,
 ) -> Result<HttpResponse, PageError> {
-    let (page, session) = opened(&req, &state, &body, Stage::Authenticated).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &body.csrf_token, Stage::Authenticated).await?;
     match login::passkey_challenge(&state, &session).await {
         Ok(json) => Ok(options(json)),
         Err(e) => journey_refusal(&page, e, ""),
@@ -185,7 +174,8 @@ pub async fn step_up(
     body: web::Json<Ceremony>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let (page, session) = opened(&req, &state, &body, Stage::Authenticated).await?;
+    let (page, session) =
+        flow::posted(&req, &state, &body.csrf_token, Stage::Authenticated).await?;
     let credential = answer(&body).map_err(|e| page.error(e))?;
     match own_account::step_up(&state, &session, Presented::SecurityKey(credential), client).await {
         Ok(()) => Ok(go(super::account::after_step_up(&body.next))),
