@@ -3,7 +3,8 @@
 # Images for HCC Identity (the IdP) and the employer portal:
 #   docker build --target idp    -t hcc-identity .
 #   docker build --target portal -t hcc-portal .
-# docker-compose.yml builds both.
+# docker-compose.yml builds both. Each runs as the unprivileged user hcc (uid 10001) and has a
+# HEALTHCHECK through its own binary (`idp health`, `portal health`).
 
 # ---- build ------------------------------------------------------------------
 FROM rust:1.95-bookworm AS builder
@@ -42,6 +43,9 @@ FROM runtime AS portal
 COPY --from=builder /out/portal /usr/local/bin/portal
 USER hcc
 EXPOSE 8081
+# `portal health` asks the configured port's /health/live (the image has no curl).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/portal", "health"]
 ENTRYPOINT ["/usr/local/bin/portal"]
 CMD ["serve"]
 
@@ -51,5 +55,9 @@ COPY --from=builder /out/idp /usr/local/bin/idp
 COPY config/ /app/config/
 USER hcc
 EXPOSE 8080
+# `idp health` asks the configured port's /health/ready: 200 once migrated, keyed and the
+# database answers. The start period covers the migrations of a first start.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["/usr/local/bin/idp", "health"]
 ENTRYPOINT ["/usr/local/bin/idp"]
 CMD ["serve"]

@@ -7,11 +7,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use base64::Engine;
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
+use hcc_ops::env::EnvVars;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// The prefix of the IdP's environment variables: `IDP_` + the key path, `__` between levels.
+pub const ENV_PREFIX: &str = "IDP_";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -276,23 +280,42 @@ pub struct SecretSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PasswordSettings {
     pub min_length: usize,
+    /// The lowest zxcvbn score (0–4) a new password may have; below it the password counts as
+    /// easily guessed. 4 means zxcvbn expects more than 10^10 guesses.
+    pub min_score: u8,
     pub hash_concurrency: usize,
     /// How many password checks may wait for a hasher; more are answered 503 at once.
     pub hash_queue_limit: usize,
 }
 
+/// The top of zxcvbn's scale: the highest `password.min_score` that can be met.
+const MAX_PASSWORD_SCORE: u8 = 4;
+
 impl Settings {
-    /// Loads the layered configuration for a run of the binary.
+    /// Loads the layered configuration for a run of the binary, from the process environment.
     pub fn load() -> anyhow::Result<Self> {
-        let profile = std::env::var("IDP_PROFILE").unwrap_or_else(|_| "dev".to_owned());
-        let dir = std::env::var("IDP_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned());
-        let figment = Figment::new()
-            .merge(Toml::string(DEFAULTS))
-            .merge(Toml::file(Path::new(&dir).join(format!("{profile}.toml"))))
-            .merge(Env::prefixed("IDP_").split("__"));
-        let settings: Settings = figment.extract().context("invalid configuration")?;
+        Self::from_env(EnvVars::process(ENV_PREFIX))
+    }
+
+    /// As [`Self::load`] with exactly these environment variables instead of the process's:
+    /// a deployment's environment (docker-compose.yml) is checked without being set.
+    pub fn from_env(env: EnvVars) -> anyhow::Result<Self> {
+        let settings: Settings = Self::layers(env)
+            .extract()
+            .context("invalid configuration")?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The layers [`Self::from_env`] reads, merged: for a test that looks at what they hold
+    /// beyond the settings (a variable no setting takes).
+    pub fn layers(env: EnvVars) -> Figment {
+        let profile = env.var("IDP_PROFILE").unwrap_or("dev").to_owned();
+        let dir = env.var("IDP_CONFIG_DIR").unwrap_or("config").to_owned();
+        Figment::new()
+            .merge(Toml::string(DEFAULTS))
+            .merge(Toml::file(Path::new(&dir).join(format!("{profile}.toml"))))
+            .merge(env)
     }
 
     /// The built-in defaults alone: the starting point for tests.
@@ -316,6 +339,12 @@ impl Settings {
         }
         if self.password.min_length < 16 {
             bail!("password.min_length may not be below 16");
+        }
+        if self.password.min_score > MAX_PASSWORD_SCORE {
+            bail!(
+                "password.min_score must be a zxcvbn score from 0 to {MAX_PASSWORD_SCORE}, not {}",
+                self.password.min_score
+            );
         }
         Ok(())
     }
@@ -430,6 +459,18 @@ mod tests {
         settings.profile = "production".into();
         assert!(settings.validate().is_err());
         settings.issuer = "https://login.portaalwerkgever.nl".into();
+        assert!(settings.validate().is_ok());
+    }
+
+    #[test]
+    fn a_password_score_beyond_zxcvbns_scale_stops_the_start() {
+        let mut settings = Settings::defaults().unwrap();
+        assert_eq!(settings.password.min_score, 4);
+        assert!(settings.validate().is_ok());
+        settings.password.min_score = 5;
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("password.min_score"), "{error}");
+        settings.password.min_score = 0;
         assert!(settings.validate().is_ok());
     }
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::clock::{Clock, UnixTime};
 use crate::config::Settings;
 use crate::crypto::hash_hex;
-use crate::domain::password::{MAX_LENGTH, PasswordPolicy};
+use crate::domain::password::{MAX_LENGTH, PasswordPolicy, PersonalDetails};
 use crate::domain::totp::{SKEW, step_at};
 use crate::domain::{Email, NewPassword, PasswordViolation, RedirectUri, TotpSecret};
 use crate::oidc::authorize::{self, AuthorizeParams, Decision};
@@ -387,7 +387,11 @@ pub fn password(data: &[u8]) {
     let confirmation = lines.next().unwrap_or(password);
     let policy = PasswordPolicy {
         min_length: 16,
-        email_local_part: local_part,
+        min_score: 4,
+        person: PersonalDetails {
+            email: local_part,
+            ..PersonalDetails::default()
+        },
     };
     match NewPassword::parse(password, confirmation, &policy) {
         Ok(accepted) => {

@@ -36,17 +36,18 @@
     document.querySelectorAll("button.toggle-password").forEach(function (button) {
       var input = document.getElementById(button.getAttribute("data-target"));
       if (!input) { return; }
-      button.addEventListener("click", function () {
-        var show = input.type === "password";
-        input.type = show ? "text" : "password";
-        button.textContent = show ? button.getAttribute("data-hide") : button.getAttribute("data-show");
-      });
+      // The name says what the next press does: "Toon wachtwoord" or "Verberg wachtwoord".
+      function shown(yes) {
+        input.type = yes ? "text" : "password";
+        var name = button.getAttribute(yes ? "data-hide" : "data-show");
+        button.setAttribute("aria-label", name);
+        button.setAttribute("title", name);
+        if (yes) { button.setAttribute("data-shown", ""); } else { button.removeAttribute("data-shown"); }
+      }
+      button.addEventListener("click", function () { shown(input.type === "password"); });
       // Never send (or let the browser remember) a password as a plain text field.
       if (input.form) {
-        input.form.addEventListener("submit", function () {
-          input.type = "password";
-          button.textContent = button.getAttribute("data-show");
-        });
+        input.form.addEventListener("submit", function () { shown(false); });
       }
     });
     // A link in the error summary puts the cursor in its field and keeps the field's label

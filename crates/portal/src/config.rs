@@ -3,12 +3,17 @@
 
 use anyhow::{Context, bail};
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
+use hcc_ops::env::EnvVars;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
 const DEFAULTS: &str = include_str!("../../../config/portal.toml");
+
+/// The prefix of the portal's environment variables: `PORTAL_` + the key path, `__` between
+/// levels.
+pub const ENV_PREFIX: &str = "PORTAL_";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -51,14 +56,25 @@ pub struct SupportSettings {
 }
 
 impl Settings {
+    /// Loads the settings for a run of the binary, from the process environment.
     pub fn load() -> anyhow::Result<Self> {
-        let settings: Settings = Figment::new()
-            .merge(Toml::string(DEFAULTS))
-            .merge(Env::prefixed("PORTAL_").split("__"))
+        Self::from_env(EnvVars::process(ENV_PREFIX))
+    }
+
+    /// As [`Self::load`] with exactly these environment variables instead of the process's:
+    /// a deployment's environment (docker-compose.yml) is checked without being set.
+    pub fn from_env(env: EnvVars) -> anyhow::Result<Self> {
+        let settings: Settings = Self::layers(env)
             .extract()
             .context("invalid portal configuration")?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The layers [`Self::from_env`] reads, merged: for a test that looks at what they hold
+    /// beyond the settings (a variable no setting takes).
+    pub fn layers(env: EnvVars) -> Figment {
+        Figment::new().merge(Toml::string(DEFAULTS)).merge(env)
     }
 
     /// The built-in defaults alone: the starting point for tests.

@@ -1,7 +1,7 @@
-//! The command line: `idp serve`, `idp migrate`, `idp admin …`. The admin commands are the admin
-//! API's operations for HCC staff on the server: they call the same journey functions, acting
-//! as staff without an account ([`staff`]), and answer in text or, with `--json`, in the API's
-//! JSON ([`Output`]).
+//! The command line: `idp serve`, `idp migrate`, `idp health`, `idp admin …`. The admin
+//! commands are the admin API's operations for HCC staff on the server: they call the same
+//! journey functions, acting as staff without an account ([`staff`]), and answer in text or,
+//! with `--json`, in the API's JSON ([`Output`]).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -60,6 +60,11 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Exit 0 when the server on this machine is ready, else 1 (the image's health check).
+    ///
+    /// Asks `/health/ready` on the configured port (`server.port`; on loopback when
+    /// `server.host` is a wildcard address) and waits at most 2 s for each step.
+    Health,
     /// Administration by HCC staff on the server.
     Admin(AdminArgs),
 }

@@ -12,14 +12,23 @@ pub mod password_reset;
 pub mod registration;
 pub mod second_factor;
 
+use crate::config::PasswordSettings;
+use crate::domain::password::{PasswordPolicy, PersonalDetails};
 use crate::domain::{Email, PasswordViolation};
 use crate::error::Fault;
+use crate::state::IdpState;
+use crate::storage::models::User;
+use crate::storage::organisations;
 
 /// A field of a form that broke a rule; `message_key` names the text in the page catalogues.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: &'static str,
     pub message_key: String,
+    /// Catalogue keys of sentences shown after the message, which say why and what would help
+    /// (a guessable password's reason and suggestions). The message key alone stays the code
+    /// that the admin API and the command line report.
+    pub detail_keys: Vec<&'static str>,
 }
 
 impl FieldError {
@@ -27,6 +36,7 @@ impl FieldError {
         Self {
             field,
             message_key: message_key.into(),
+            detail_keys: Vec::new(),
         }
     }
 
@@ -37,7 +47,65 @@ impl FieldError {
         } else {
             "password"
         };
-        Self::new(field, format!("password_error_{}", violation.key()))
+        let mut error = Self::new(field, format!("password_error_{}", violation.key()));
+        if let PasswordViolation::Guessable(guess) = &violation {
+            error.detail_keys = guess.keys();
+        }
+        error
+    }
+}
+
+/// The organisation HCC staff, who belong to none, are part of.
+pub const STAFF_ORGANISATION: &str = "HumanCapitalCare";
+
+/// The password policy of the settings, for the person described.
+pub fn password_policy<'a>(
+    settings: &PasswordSettings,
+    person: PersonalDetails<'a>,
+) -> PasswordPolicy<'a> {
+    PasswordPolicy {
+        min_length: settings.min_length,
+        min_score: settings.min_score,
+        person,
+    }
+}
+
+/// A stored person's details as a new password of theirs is weighed against them: the address,
+/// the names and the organisation's name.
+pub struct KnownPerson {
+    email: String,
+    given_name: String,
+    family_name: String,
+    organisation: String,
+}
+
+impl KnownPerson {
+    /// Looks up the name of `user`'s organisation (staff: [`STAFF_ORGANISATION`]).
+    pub async fn of(state: &IdpState, user: &User) -> Result<Self, JourneyError> {
+        let organisation = match user.organisation_id.clone() {
+            None => STAFF_ORGANISATION.to_owned(),
+            Some(id) => state
+                .db
+                .run(move |conn| organisations::find(conn, &id))
+                .await?
+                .map(|o| o.name)
+                .unwrap_or_default(),
+        };
+        Ok(Self {
+            email: user.email.clone(),
+            given_name: user.first_name.clone().unwrap_or_default(),
+            family_name: user.last_name.clone().unwrap_or_default(),
+            organisation,
+        })
+    }
+
+    pub fn details(&self) -> PersonalDetails<'_> {
+        PersonalDetails {
+            email: &self.email,
+            given_name: &self.given_name,
+            family_name: &self.family_name,
+            organisation: &self.organisation,
+        }
     }
 }
 

@@ -10,12 +10,11 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::password::PasswordPolicy;
 use crate::domain::{Email, NewPassword, PasswordViolation, PersonName, Role};
 use crate::email::Notice;
 use crate::journeys::otp_setup::{self, SetupView};
 use crate::journeys::second_factor::{self, Presented, Proven};
-use crate::journeys::{FieldError, JourneyError, logout};
+use crate::journeys::{FieldError, JourneyError, KnownPerson, logout, password_policy};
 use crate::sessions::ClientInfo;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
@@ -343,10 +342,8 @@ pub async fn change_password(
         state.db.run(move |conn| person(conn, &session)).await?
     };
     let email = Email::parse(&user.email).map_err(|e| anyhow::anyhow!("stored address: {e}"))?;
-    let policy = PasswordPolicy {
-        min_length: state.settings.password.min_length,
-        email_local_part: email.local_part(),
-    };
+    let person = KnownPerson::of(state, &user).await?;
+    let policy = password_policy(&state.settings.password, person.details());
     let new = NewPassword::parse(
         change.new.expose_secret(),
         change.confirmation.expose_secret(),

@@ -6,11 +6,10 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::crypto::OpaqueToken;
-use crate::domain::password::PasswordPolicy;
 use crate::domain::{Email, Language, NewPassword, PasswordViolation, UserStatus};
 use crate::journeys::account::{self, Actor};
 use crate::journeys::logout;
-use crate::journeys::{FieldError, JourneyError};
+use crate::journeys::{FieldError, JourneyError, KnownPerson, password_policy};
 use crate::sessions::ClientInfo;
 use crate::state::IdpState;
 use crate::storage::audit::{self, AuditRecord};
@@ -156,6 +155,7 @@ pub async fn open(state: &IdpState, token: &str) -> Result<(PasswordReset, User)
 
 /// Sets the new password. Every refresh token issued before now is revoked; with
 /// `logout_others` every session of the person ends as well (except `keep`, this browser's).
+/// Returns the account's address, for the login page that follows.
 pub async fn complete(
     state: &IdpState,
     token: &str,
@@ -164,13 +164,12 @@ pub async fn complete(
     logout_others: bool,
     keep: Option<String>,
     client: ClientInfo,
-) -> Result<(), JourneyError> {
+) -> Result<String, JourneyError> {
     let (reset, user) = open(state, token).await?;
-    let email = Email::parse(&user.email).map_err(|_| JourneyError::InvalidResetLink)?;
-    let policy = PasswordPolicy {
-        min_length: state.settings.password.min_length,
-        email_local_part: email.local_part(),
-    };
+    // A stored address that no longer parses leaves the link of no use.
+    Email::parse(&user.email).map_err(|_| JourneyError::InvalidResetLink)?;
+    let person = KnownPerson::of(state, &user).await?;
+    let policy = password_policy(&state.settings.password, person.details());
     let new = NewPassword::parse(
         password.expose_secret(),
         confirmation.expose_secret(),
@@ -242,5 +241,5 @@ pub async fn complete(
         .await?;
     logout::notify(state, &user.id, ended);
     state.outbox_wake.notify_one();
-    Ok(())
+    Ok(user.email)
 }

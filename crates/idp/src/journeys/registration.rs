@@ -4,11 +4,12 @@
 
 use secrecy::SecretString;
 
+use crate::config::PasswordSettings;
 use crate::crypto::OpaqueToken;
 use crate::domain::names::InvalidName;
-use crate::domain::password::PasswordPolicy;
+use crate::domain::password::PersonalDetails;
 use crate::domain::{Email, Language, NewPassword, PersonName, UserStatus};
-use crate::journeys::{FieldError, JourneyError};
+use crate::journeys::{FieldError, JourneyError, STAFF_ORGANISATION, password_policy};
 use crate::sessions::{self, ClientInfo, Stage};
 use crate::state::IdpState;
 use crate::storage::audit::AuditRecord;
@@ -58,7 +59,7 @@ fn load_usable(
         Some(id) => organisations::find(conn, id)?
             .map(|o| o.name)
             .ok_or(JourneyError::InvalidInvitation)?,
-        None => "HumanCapitalCare".to_owned(),
+        None => STAFF_ORGANISATION.to_owned(),
     };
     Ok(OpenInvitation {
         invitation,
@@ -86,17 +87,22 @@ fn name_error(field: &'static str, e: InvalidName) -> FieldError {
     FieldError::new(field, key)
 }
 
-/// Checks every rule of the form against the invited address; all violations at once.
+/// Checks every rule of the form against the invited address, the names typed and the
+/// organisation; all violations at once.
 pub fn validate(
     form: &RegistrationForm,
     email: &Email,
-    min_length: usize,
+    organisation: &str,
+    settings: &PasswordSettings,
 ) -> Result<(NewPassword, PersonName, PersonName), Vec<FieldError>> {
     use secrecy::ExposeSecret;
-    let policy = PasswordPolicy {
-        min_length,
-        email_local_part: email.local_part(),
+    let person = PersonalDetails {
+        email: email.as_str(),
+        given_name: &form.first_name,
+        family_name: &form.last_name,
+        organisation,
     };
+    let policy = password_policy(settings, person);
     let password = NewPassword::parse(
         form.password.expose_secret(),
         form.password_confirm.expose_secret(),
@@ -130,8 +136,13 @@ pub async fn register(
 ) -> Result<Registered, JourneyError> {
     let open = open(state, token).await?;
     let email = Email::parse(&open.user.email).map_err(|_| JourneyError::InvalidInvitation)?;
-    let (password, first, last) =
-        validate(&form, &email, state.settings.password.min_length).map_err(JourneyError::Form)?;
+    let (password, first, last) = validate(
+        &form,
+        &email,
+        &open.organisation_name,
+        &state.settings.password,
+    )
+    .map_err(JourneyError::Form)?;
     let hash = state.hasher.hash(password.secret()).await?;
     let now = state.now();
     let session_settings = state.settings.session.clone();

@@ -57,6 +57,35 @@ fn return_to(req: &HttpRequest, state: &IdpState) -> Option<Return> {
         .and_then(|c| Return::parse(c.value()))
 }
 
+/// The address whose password was just reset, so the login page that follows is filled in.
+/// Sealed (the address is not readable from the cookie) and short-lived.
+pub const RESET_EMAIL_COOKIE: &str = "hcc_reset_email";
+const RESET_EMAIL_CONTEXT: &str = "reset-email/v1";
+const RESET_EMAIL_MINUTES: i64 = 15;
+
+pub fn reset_email_cookie(state: &IdpState, email: &str) -> Cookie<'static> {
+    let sealed = state.keyring.seal(email.as_bytes(), RESET_EMAIL_CONTEXT);
+    cookies::build(
+        &state.settings,
+        RESET_EMAIL_COOKIE,
+        data_encoding::BASE64URL_NOPAD.encode(&sealed),
+    )
+    .max_age(actix_web::cookie::time::Duration::minutes(
+        RESET_EMAIL_MINUTES,
+    ))
+    .finish()
+}
+
+/// The address from `reset_email_cookie`, if the browser has a valid one.
+pub fn reset_email(req: &HttpRequest, state: &IdpState) -> Option<String> {
+    let cookie = req.cookie(&state.settings.cookie_name(RESET_EMAIL_COOKIE))?;
+    let sealed = data_encoding::BASE64URL_NOPAD
+        .decode(cookie.value().as_bytes())
+        .ok()?;
+    let plain = state.keyring.open(&sealed, RESET_EMAIL_CONTEXT).ok()?;
+    String::from_utf8(plain).ok()
+}
+
 /// The IdP session cookie (see `cookies`).
 pub fn session_cookie(state: &IdpState, value: &str) -> Cookie<'static> {
     cookies::build(

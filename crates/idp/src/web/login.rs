@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::flow;
-use super::page::{Page, PageError, ShownError};
+use super::page::{FORM, Page, PageError, ShownError};
 use crate::domain::Language;
 use crate::journeys::JourneyError;
 use crate::journeys::login;
@@ -68,9 +68,13 @@ fn render_login(
 pub async fn show(req: HttpRequest, state: web::Data<IdpState>) -> Result<HttpResponse, PageError> {
     let (lang, login_hint) = parked_hints(&req, &state).await;
     let page = Page::new(&req, &state, lang);
+    // Back from a reset: the address just reset, unless the client named one.
+    let just_reset = (page.query("reset").as_deref() == Some("done"))
+        .then(|| flow::reset_email(&req, &state))
+        .flatten();
     render_login(
         &page,
-        login_hint.as_deref().unwrap_or_default(),
+        login_hint.or(just_reset).as_deref().unwrap_or_default(),
         StatusCode::OK,
         Vec::new(),
     )
@@ -110,12 +114,12 @@ pub async fn submit(
                 .finish())
         }
         Err(JourneyError::InvalidCredentials) => {
-            // One message, not tied to either field: it must not tell which one was wrong.
-            let errors = page.shown_errors([("email", "login_error_invalid")]);
+            // One message for the form, at neither field: it must not tell which one was wrong.
+            let errors = page.shown_errors([(FORM, "login_error_invalid")]);
             render_login(&page, form.email.trim(), StatusCode::OK, errors)
         }
         Err(JourneyError::Throttled(seconds)) => {
-            let errors = vec![page.throttled_error("email", seconds)];
+            let errors = vec![page.throttled_error(FORM, seconds)];
             render_login(
                 &page,
                 form.email.trim(),

@@ -18,10 +18,17 @@ pub struct Page {
     pub lang: Language,
     state: IdpState,
     csrf: CsrfCookie,
+    /// The session cookie's value: forms shown in this session carry tokens bound to it.
+    session: Option<String>,
     lang_chosen: bool,
+    /// The language cookie's value, if the browser has one.
+    from_cookie: Option<Language>,
     path: String,
     query: String,
 }
+
+/// The `field` of an error that belongs to the whole form (no field is marked invalid).
+pub const FORM: &str = "form";
 
 /// A field error as the templates show it: the field's id and the message in the page language.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -59,15 +66,19 @@ impl Page {
                 req.cookie(&state.settings.cookie_name(csrf::COOKIE))
                     .map(|c| c.value().to_owned()),
             ),
+            session: super::flow::session_cookie_value(req, state),
             lang_chosen: chosen.is_some(),
+            from_cookie,
             path: req.path().to_owned(),
             query: req.query_string().to_owned(),
         }
     }
 
-    /// A form post: the language the form was shown in wins.
+    /// A form post: the language the form was shown in wins, and the pages after it (the
+    /// redirect's target) keep it: the answer remembers it as the person's choice.
     pub fn with_language(mut self, lang: Option<Language>) -> Self {
         if let Some(lang) = lang {
+            self.lang_chosen |= self.from_cookie != Some(lang);
             self.lang = lang;
         }
         self
@@ -104,7 +115,12 @@ impl Page {
         ctx.insert("lang", self.lang.code());
         ctx.insert("t", self.state.templates.catalogue(self.lang));
         ctx.insert("title", title);
-        ctx.insert("csrf_token", &self.csrf.form_token(&self.state.keyring));
+        ctx.insert(
+            "csrf_token",
+            &self
+                .csrf
+                .form_token(&self.state.keyring, self.session.as_deref()),
+        );
         ctx.insert("language_switch", &self.path);
         ctx.insert("errors", &Vec::<ShownError>::new());
         ctx
@@ -133,9 +149,20 @@ impl Page {
         }
     }
 
-    /// A journey's field errors, in the page language.
+    /// A journey's field errors, in the page language: each message followed by its further
+    /// sentences (why, and what would help), as one text.
     pub fn field_errors(&self, errors: &[crate::journeys::FieldError]) -> Vec<ShownError> {
-        self.shown_errors(errors.iter().map(|e| (e.field, e.message_key.as_str())))
+        errors
+            .iter()
+            .map(|e| {
+                let keys =
+                    std::iter::once(e.message_key.as_str()).chain(e.detail_keys.iter().copied());
+                ShownError {
+                    field: e.field.to_owned(),
+                    message: keys.map(|k| self.text(k)).collect::<Vec<_>>().join(" "),
+                }
+            })
+            .collect()
     }
 
     pub fn render(
@@ -219,12 +246,13 @@ impl Page {
         }))
     }
 
-    /// Checks the CSRF token of a posted form against this browser's cookie.
+    /// Checks the CSRF token of a posted form against this browser's cookie and session.
     pub fn check_csrf(&self, req: &HttpRequest, form_token: &str) -> Result<(), PageError> {
         let cookie = req.cookie(&self.state.settings.cookie_name(csrf::COOKIE));
         if csrf::verify(
             &self.state.keyring,
             cookie.as_ref().map(|c| c.value()),
+            self.session.as_deref(),
             form_token,
         ) {
             Ok(())

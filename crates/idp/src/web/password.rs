@@ -140,8 +140,9 @@ pub async fn submit_reset(
     )
     .await;
     match result {
-        Ok(()) => Ok(page
+        Ok(email) => Ok(page
             .redirect(&format!("/login?reset=done&lang={}", page.lang))
+            .cookie(flow::reset_email_cookie(&state, &email))
             .finish()),
         Err(JourneyError::Form(errors)) => {
             let (_, user) = password_reset::open(&state, &token)

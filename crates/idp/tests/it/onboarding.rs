@@ -207,6 +207,105 @@ async fn each_password_rule_is_shown_at_its_field(backend: Backend) {
     assert_eq!(user_status(&app, "marco@ek88.nl").await, "invited");
 }
 
+/// Jan Jansen of Bakkerij Vermeulen, invited: the link, opened in his browser.
+async fn jans_opened_invitation(backend: Backend) -> (TestApp, Browser, String) {
+    let app = spawn_app(backend).await;
+    let org = app.admin().create_organisation("Bakkerij Vermeulen").await;
+    let (link, _) = invite(&app, &org, "jan@example.nl", Some("Jansen"), Language::Nl).await;
+    let browser = app.browser();
+    browser.get(&link).await;
+    (app, browser, link)
+}
+
+/// Posts the registration form as Jan Jansen, in the page language `lang`.
+async fn register_as_jan(
+    browser: &Browser,
+    link: &str,
+    lang: &str,
+    password: &str,
+) -> reqwest::Response {
+    browser
+        .post_form(
+            link,
+            &[
+                ("lang", lang),
+                ("password", password),
+                ("password_confirm", password),
+                ("first_name", "Jan"),
+                ("last_name", "Jansen"),
+            ],
+        )
+        .await
+}
+
+/// A password that keeps every rule the hint states, and is no common one, registers; the hint
+/// says that easily guessed passwords are refused too.
+async fn a_password_that_keeps_the_stated_rules_registers(backend: Backend) {
+    let (app, browser, link) = jans_opened_invitation(backend).await;
+    let html = browser.page(&link).await;
+    let hint = text_of(&html, "#password-hint").join(" ");
+    assert!(hint.contains("Minimaal 16 tekens"), "{hint}");
+    let refused = "Wachtwoorden die makkelijk te raden zijn (zoals gewone woorden, namen of uw \
+                   e-mailadres) worden geweigerd.";
+    assert!(hint.contains(refused), "{hint}");
+    let response = register_as_jan(&browser, &link, "nl", "Zomer2026!Werkgever").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/otp/setup");
+    assert_eq!(user_status(&app, "jan@example.nl").await, "pending_otp");
+}
+
+/// A guessable password is refused at its field with zxcvbn's reason and suggestion, in the
+/// language the form is posted in; one made of the person's own organisation is refused for that.
+async fn a_guessable_password_is_refused_with_its_reason(backend: Backend) {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "nl",
+            "Wachtwoord12345!!",
+            "Dit wachtwoord is te makkelijk te raden. Er zit een veelgebruikt wachtwoord in. \
+             Voeg nog een of twee woorden toe; ongebruikelijke woorden zijn beter.",
+        ),
+        (
+            "en",
+            "Wachtwoord12345!!",
+            "This password is too easy to guess. It contains a very common password. \
+             Add another word or two. Uncommon words are better.",
+        ),
+        (
+            "nl",
+            "Vermeulen2026!Bakkerij",
+            "Dit wachtwoord is te makkelijk te raden. Uw naam, uw e-mailadres en de naam van uw \
+             organisatie zijn makkelijk te raden.",
+        ),
+        (
+            "en",
+            "Vermeulen2026!Bakkerij",
+            "This password is too easy to guess. Your name, your e-mail address and your \
+             organisation's name are easy to guess.",
+        ),
+    ];
+    let (app, browser, link) = jans_opened_invitation(backend).await;
+    for (lang, password, message) in cases {
+        let response = register_as_jan(&browser, &link, lang, password).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password}"
+        );
+        let html = response.text().await.unwrap();
+        assert_eq!(
+            attr(&html, "#password", "aria-invalid").as_deref(),
+            Some("true")
+        );
+        let shown = field_errors(&html, "password");
+        assert!(shown.contains(message), "{lang} {password}: {shown}");
+        // The rejected password is not put back into the page.
+        assert!(attr(&html, "#password", "value").is_none());
+        assert!(attr(&html, "#password_confirm", "value").is_none());
+        assert!(!html.contains(password));
+        assert_eq!(user_status(&app, "jan@example.nl").await, "invited");
+    }
+}
+
 async fn missing_names_are_shown_at_their_fields(backend: Backend) {
     let (app, browser, link) = an_opened_invitation(backend).await;
     let csrf = csrf_token(&browser.page(&link).await);
@@ -618,6 +717,8 @@ both_backends!(
     invitation_mail_as_the_manual_shows_it,
     registration_page_labels_match_the_manual,
     each_password_rule_is_shown_at_its_field,
+    a_password_that_keeps_the_stated_rules_registers,
+    a_guessable_password_is_refused_with_its_reason,
     missing_names_are_shown_at_their_fields,
     a_form_without_csrf_token_is_refused,
     a_forged_csrf_token_is_refused,

@@ -1,7 +1,7 @@
 //! Properties of the domain types, over generated input: e-mail normalisation, the password
 //! policy, exact redirect-URI matching, the TOTP window and its replay step, scope parsing.
 
-use idp::domain::password::{NewPassword, PasswordPolicy, PasswordViolation};
+use idp::domain::password::{NewPassword, PasswordPolicy, PasswordViolation, PersonalDetails};
 use idp::domain::totp::{SKEW, TotpSecret, step_at};
 use idp::domain::{Email, RedirectUri, Scope};
 use proptest::prelude::*;
@@ -13,6 +13,19 @@ fn local_part() -> impl Strategy<Value = String> {
 
 fn domain() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9]{1,12}(\\.[a-zA-Z0-9]{1,8}){1,2}"
+}
+
+/// The policy at its defaults, for Marco.
+fn marcos_policy() -> PasswordPolicy<'static> {
+    let person = PersonalDetails {
+        email: "marco@ek88.nl",
+        ..PersonalDetails::default()
+    };
+    PasswordPolicy {
+        min_length: 16,
+        min_score: 4,
+        person,
+    }
 }
 
 proptest! {
@@ -44,7 +57,7 @@ proptest! {
     /// character, is refused with that reason; the policy never accepts what it says it refuses.
     #[test]
     fn the_password_policy_names_each_missing_rule(password in ".{0,40}") {
-        let policy = PasswordPolicy { min_length: 16, email_local_part: "marco" };
+        let policy = marcos_policy();
         match NewPassword::parse(&password, &password, &policy) {
             Ok(_) => {
                 prop_assert!(password.chars().count() >= 16);
@@ -69,7 +82,7 @@ proptest! {
     fn a_different_confirmation_is_a_mismatch(password in "[A-Z][a-z]{10}[0-9]{3}[!#%]{2}",
                                               other in "[A-Z][a-z]{10}[0-9]{3}[!#%]{2}") {
         prop_assume!(password != other);
-        let policy = PasswordPolicy { min_length: 16, email_local_part: "marco" };
+        let policy = marcos_policy();
         let refused = NewPassword::parse(&password, &other, &policy).unwrap_err();
         prop_assert!(refused.contains(&PasswordViolation::Mismatch));
     }

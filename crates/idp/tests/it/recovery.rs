@@ -343,6 +343,12 @@ async fn a_weak_password_is_refused_at_its_field(backend: Backend) {
             "1 speciaal teken",
         ),
         (
+            "Wachtwoord12345!!",
+            "Wachtwoord12345!!",
+            "password",
+            "te makkelijk te raden. Er zit een veelgebruikt wachtwoord in.",
+        ),
+        (
             NEW_PASSWORD,
             "Iets-Anders-Dan-Het-1e",
             "password_confirm",
@@ -383,6 +389,40 @@ async fn a_weak_password_is_refused_at_its_field(backend: Backend) {
             .logged("password_reset_completed", "success")
             .await
     );
+}
+
+/// In English the reason is English too; a password that keeps the stated rules then resets.
+async fn a_guessable_password_is_explained_in_english_at_reset(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = app.browser();
+    onboarded_person(&app).await;
+    let (link, _) = request_reset_mail(&app, MARCO, "en").await;
+    let mut form = vec![("lang", "en")];
+    form.extend(reset_form("Qwertyuiop123456!", "Qwertyuiop123456!", false));
+    let response = browser.post_form(&link, &form).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let shown = field_errors(&text(response).await, "password");
+    assert!(
+        shown.contains(
+            "This password is too easy to guess. It is similar to a commonly used password. \
+             Add another word or two. Uncommon words are better. \
+             Capital letters don't help very much."
+        ),
+        "{shown}"
+    );
+    let mut form = vec![("lang", "en")];
+    form.extend(reset_form(
+        "Zomer2026!Werkgever",
+        "Zomer2026!Werkgever",
+        false,
+    ));
+    let response = browser.post_form(&link, &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = app
+        .browser()
+        .log_in_password(MARCO, "Zomer2026!Werkgever")
+        .await;
+    assert_eq!(location(&response), "/login/otp");
 }
 
 async fn the_new_password_must_differ_from_the_current_one(backend: Backend) {
@@ -975,6 +1015,7 @@ both_backends!(
     the_link_works_once,
     a_newer_link_kills_the_older_one,
     a_weak_password_is_refused_at_its_field,
+    a_guessable_password_is_explained_in_english_at_reset,
     the_new_password_must_differ_from_the_current_one,
     after_a_reset_the_old_password_no_longer_works,
     after_a_reset_the_code_is_still_needed,

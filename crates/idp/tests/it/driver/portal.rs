@@ -73,12 +73,26 @@ impl TestApp {
         change: impl FnOnce(&mut portal::config::Settings),
     ) -> PortalApp {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        self.portal_on(listener, change).await
+    }
+
+    /// As [`Self::portal_with`], on `listener`, at the IdP's host name (`127.0.0.1`, or
+    /// `localhost` where a browser needs a domain).
+    pub async fn portal_on(
+        &self,
+        listener: std::net::TcpListener,
+        change: impl FnOnce(&mut portal::config::Settings),
+    ) -> PortalApp {
+        let issuer = url::Url::parse(&self.state.settings.issuer).unwrap();
+        let host = issuer.host_str().unwrap().to_owned();
+        let address = format!("http://{host}:{}", listener.local_addr().unwrap().port());
         let (client_id, secret) = self.register_portal(&address).await;
         let mut settings = portal::config::Settings::defaults().unwrap();
         settings.public_url = address.clone();
         settings.server.workers = 1;
-        settings.idp.issuer = self.address.clone();
+        settings.idp.issuer = self.state.settings.issuer.clone();
+        // Its back end calls the IdP where it listens (a browser's `localhost` may be ::1).
+        settings.idp.backend_url = self.address.clone();
         settings.idp.client_id = client_id.clone();
         settings.idp.client_secret = secret.into();
         settings.idp.jwks_refetch_seconds = 0;
