@@ -1,6 +1,8 @@
 //! Project automation, run as `cargo xtask <command>` (an alias in .cargo/config.toml).
 //!
-//! - `cargo xtask test`: everything CI checks (libpq, fmt, clippy, PostgreSQL, tests).
+//! - `cargo xtask test`: everything CI checks (libpq, Chromium, fmt, clippy, PostgreSQL, tests
+//!   with the browser suite).
+//! - `cargo xtask e2e`: only the browser suite; `cargo xtask screenshots`: docs/screenshots/.
 //! - `cargo xtask demo`: the quick start: the IdP on SQLite and the portal, with an invited EK88
 //!   superuser.
 //! - `cargo xtask bench`: the IdP against the limits of its own work (docs/benchmarks.md).
@@ -9,6 +11,7 @@
 
 mod bench;
 mod demo;
+mod e2e;
 mod fuzz;
 mod postgres;
 mod soak;
@@ -25,13 +28,19 @@ const USAGE: &str = "\
 Usage: cargo xtask <command> [options]
 
 Commands:
-  test [--no-lint] [ARGS...]  What CI runs: install libpq if missing, cargo fmt --check,
+  test [--no-lint] [ARGS...]  What CI runs: install libpq, Chromium and chromedriver if
+                              missing, cargo fmt --check,
                               cargo clippy -D warnings, then the tests on PostgreSQL.
                               --no-lint skips fmt and clippy; ARGS go to the test runner
                               (cargo nextest run if installed, else cargo test), e.g. a filter.
                               PostgreSQL: IDP_TEST_PG_URL or DATABASE_URL (an admin URL; the
                               tests create their own databases), else 127.0.0.1:5432,
                               else a throwaway cluster in a temp dir.
+  e2e [ARGS...]               Only the browser suite (Chromium through chromedriver; installs
+                              Debian's chromium and chromium-driver if missing), PostgreSQL
+                              as for `test`; ARGS go to the test runner after its filter.
+  screenshots                 The browser suite's tour of every screen, in Dutch and English,
+                              written as PNGs into docs/screenshots/ (old PNGs removed).
   demo                        Build and start the IdP on SQLite (./data) and the employer
                               portal (registered as a client if missing), create the
                               organisation EK88, invite its superuser, print the link.
@@ -61,6 +70,8 @@ fn main() -> ExitCode {
         "test" => timed("cargo xtask test", || {
             test::run_all(&test::Options::parse(rest))
         }),
+        "e2e" => timed("cargo xtask e2e", || e2e::run_e2e(&rest)),
+        "screenshots" => timed("cargo xtask screenshots", e2e::run_screenshots),
         "demo" => report(demo::run_demo()),
         "bench" => timed("cargo xtask bench", || bench::run_bench(&rest)),
         "fuzz" => timed("cargo xtask fuzz", || fuzz::run_fuzz(&rest)),

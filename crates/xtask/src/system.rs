@@ -1,4 +1,4 @@
-//! System packages the build needs.
+//! System packages the build and the browser suite need.
 
 use std::path::{Path, PathBuf};
 
@@ -52,4 +52,44 @@ fn libpq_under(dir: &Path) -> Option<PathBuf> {
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.path().join("libpq.so"))
         .find(|candidate| candidate.exists())
+}
+
+/// Debian's Chromium and its chromedriver, for the browser suite (`tests/it/e2e`), with the
+/// fonts its pages and screenshots are drawn in.
+pub fn ensure_chromium() -> Result<()> {
+    let (browser, driver) = (chromium_path(), chromedriver_path());
+    if browser.exists() && driver.exists() {
+        println!("chromium: {}", browser.display());
+        println!("chromedriver: {}", driver.display());
+        return Ok(());
+    }
+    println!("chromium or chromedriver not found: the browser suite needs both");
+    apt_install(
+        &[
+            "chromium",
+            "chromium-driver",
+            "fonts-liberation",
+            "fonts-dejavu-core",
+        ],
+        "Chromium and chromedriver, which the browser suite drives,",
+    )?;
+    if !(chromium_path().exists() && chromedriver_path().exists()) {
+        bail!(
+            "chromium and chromium-driver were installed but {} or {} is missing; set \
+             CHROMIUM and CHROMEDRIVER to their paths",
+            chromium_path().display(),
+            chromedriver_path().display()
+        );
+    }
+    Ok(())
+}
+
+/// `CHROMIUM`, else Debian's `/usr/bin/chromium` (the suite reads the same variables).
+fn chromium_path() -> PathBuf {
+    std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+
+fn chromedriver_path() -> PathBuf {
+    std::env::var_os("CHROMEDRIVER")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromedriver"), PathBuf::from)
 }

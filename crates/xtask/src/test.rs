@@ -8,7 +8,7 @@ use crate::postgres::{self, Server};
 use crate::system;
 use crate::util::{cargo, repo_root, run, skip_step, step, succeeds, unix_seconds};
 
-const STEPS: usize = 5;
+const STEPS: usize = 6;
 
 pub struct Options {
     /// Skip `cargo fmt --check` and `cargo clippy`.
@@ -47,19 +47,25 @@ pub fn run_all(options: &Options) -> Result<()> {
         "System packages (libpq for pq-sys)",
         system::ensure_libpq,
     )?;
+    step(
+        2,
+        STEPS,
+        "Chromium and chromedriver (the browser suite)",
+        system::ensure_chromium,
+    )?;
     if options.no_lint {
-        skip_step(2, STEPS, "cargo fmt --all --check", "--no-lint");
-        skip_step(3, STEPS, "cargo clippy", "--no-lint");
+        skip_step(3, STEPS, "cargo fmt --all --check", "--no-lint");
+        skip_step(4, STEPS, "cargo clippy", "--no-lint");
     } else {
-        step(2, STEPS, "cargo fmt --all --check", check_formatting)?;
-        step(3, STEPS, "cargo clippy (warnings are errors)", || {
+        step(3, STEPS, "cargo fmt --all --check", check_formatting)?;
+        step(4, STEPS, "cargo clippy (warnings are errors)", || {
             clippy(locked)
         })?;
     }
-    let server = step(4, STEPS, "PostgreSQL for the tests", postgres::provide)?;
+    let server = step(5, STEPS, "PostgreSQL for the tests", postgres::provide)?;
     let prefix = format!("t{}_{}", unix_seconds(), std::process::id());
-    let result = step(5, STEPS, "Tests", || {
-        run_tests(&server, &prefix, &options.runner_args, locked)
+    let result = step(6, STEPS, "Tests (the browser suite among them)", || {
+        run_tests(&server, &prefix, &options.runner_args, &[], locked)
     });
     if let Server::Existing(url) = &server {
         // A throwaway cluster is deleted as a whole; on a shared server clean up after us.
@@ -84,11 +90,21 @@ fn clippy(locked: bool) -> Result<()> {
     run(&mut cmd)
 }
 
-fn run_tests(server: &Server, prefix: &str, runner_args: &[String], locked: bool) -> Result<()> {
+/// The tests on `server`, with `runner_args` for the runner and `extra_env` for the tests.
+pub fn run_tests(
+    server: &Server,
+    prefix: &str,
+    runner_args: &[String],
+    extra_env: &[(&str, String)],
+    locked: bool,
+) -> Result<()> {
     let url = server.url();
     let with_env = |cmd: &mut Command| {
         cmd.env("IDP_TEST_PG_URL", &url)
             .env("IDP_TEST_DB_PREFIX", prefix);
+        for (name, value) in extra_env {
+            cmd.env(name, value);
+        }
     };
     println!(
         "IDP_TEST_PG_URL={} IDP_TEST_DB_PREFIX={prefix}",

@@ -140,10 +140,6 @@ impl Chrome {
         body.text().await.unwrap()
     }
 
-    pub async fn title(&self) -> String {
-        self.client.title().await.unwrap()
-    }
-
     /// The page's language (`<html lang>`).
     pub async fn lang(&self) -> String {
         self.script_string("return document.documentElement.lang")
@@ -229,6 +225,11 @@ impl Chrome {
         found
     }
 
+    /// The accessible name of `element`, as the browser computes it.
+    pub async fn accessible_name(&self, element: &Element) -> String {
+        accessible(&self.client, element, "computedlabel").await
+    }
+
     /// True when a control `role` `name` is on the page now (no waiting).
     pub async fn has(&self, role: &str, name: &str) -> bool {
         !self.all(role, name).await.is_empty()
@@ -295,20 +296,26 @@ impl Chrome {
         field.prop("value").await.unwrap().unwrap_or_default()
     }
 
-    /// A PNG of the whole page (the window grown to the page's height).
+    /// A PNG of the whole page, `width` CSS px wide, as tall as its content (DevTools'
+    /// capture beyond the viewport: the window itself is not resized).
     pub async fn screenshot(&self, width: u32) -> Vec<u8> {
-        let height = self
-            .script("return Math.ceil(document.documentElement.scrollHeight)")
-            .await
-            .as_u64()
-            .unwrap_or(900) as u32;
-        self.client
-            .set_window_size(width, height.clamp(600, 4000))
-            .await
-            .unwrap();
-        let png = self.client.screenshot().await.unwrap();
-        self.client.set_window_size(width, 900).await.unwrap();
-        png
+        let metrics = self.cdp("Page.getLayoutMetrics", json!({})).await;
+        let height = metrics["cssContentSize"]["height"]
+            .as_f64()
+            .unwrap_or(900.0)
+            .ceil();
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
+                }),
+            )
+            .await;
+        let data = shot["data"].as_str().expect("a screenshot");
+        data_encoding::BASE64.decode(data.as_bytes()).unwrap()
     }
 
     /// A Chrome DevTools command through chromedriver (`goog/cdp/execute`).

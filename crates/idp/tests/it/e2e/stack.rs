@@ -62,6 +62,11 @@ impl Stack {
         .await
     }
 
+    /// A browser started as `launch` says.
+    pub async fn browser_with(&self, launch: Launch) -> Chrome {
+        Chrome::start(launch).await
+    }
+
     /// HCC staff invite `email` to EK88; the invitation mail.
     pub async fn invite(&self, email: &str, last_name: &str, language: Language) -> ReceivedMail {
         let before = self.mails_to(email);

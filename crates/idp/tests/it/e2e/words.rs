@@ -2,8 +2,6 @@
 //! contract) and in English. Written out here, not read from the page catalogues, so a changed
 //! label is a failing journey.
 
-use idp::domain::Language;
-
 pub struct Words {
     pub lang: &'static str,
     pub email: &'static str,
@@ -30,7 +28,6 @@ pub struct Words {
     pub guessable: &'static str,
     pub manage_users: &'static str,
     pub my_account: &'static str,
-    pub language: &'static str,
     pub login_title: &'static str,
     pub code_title: &'static str,
     pub setup_title: &'static str,
@@ -62,7 +59,6 @@ pub const NL: Words = Words {
     guessable: "te makkelijk te raden",
     manage_users: "Gebruikers beheren",
     my_account: "Mijn account",
-    language: "Taal",
     login_title: "Inloggen bij uw account",
     code_title: "Eenmalige code",
     setup_title: "Mobiele authenticator instellen",
@@ -94,15 +90,7 @@ pub const EN: Words = Words {
     guessable: "too easy to guess",
     manage_users: "Manage users",
     my_account: "My account",
-    language: "Language",
     login_title: "Log in to your account",
     code_title: "One-time code",
     setup_title: "Mobile authenticator setup",
 };
-
-pub fn of(language: Language) -> &'static Words {
-    match language {
-        Language::Nl => &NL,
-        Language::En => &EN,
-    }
-}
