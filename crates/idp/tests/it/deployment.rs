@@ -319,6 +319,38 @@ fn portal_environment(compose: &Compose) -> EnvVars {
 
 // ---- the checks -----------------------------------------------------------------------------
 
+/// `docker compose config` accepts the file where Docker's compose plugin is installed (with
+/// the variables the file asks the shell for); on a machine without it there is nothing to ask,
+/// and the checks below read the file themselves.
+#[test]
+fn docker_compose_accepts_the_file_where_it_is_installed() {
+    let installed = std::process::Command::new("docker")
+        .args(["compose", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!("docker compose is not installed here: the file is checked by the tests below");
+        return;
+    }
+    let output = std::process::Command::new("docker")
+        .args([
+            "compose",
+            "--file",
+            "docker-compose.yml",
+            "config",
+            "--quiet",
+        ])
+        .current_dir(repository())
+        .envs(host())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "docker compose config: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn each_service_runs_an_image_or_a_dockerfile_target_that_exists() {
     let compose = compose();

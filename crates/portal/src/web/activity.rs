@@ -31,6 +31,13 @@ const OWN_DOINGS: &[&str] = &[
     "consent_denied",
     "refresh_token_reused",
     "code_replayed",
+    "password_changed",
+    "authenticator_added",
+    "authenticator_renamed",
+    "authenticator_removed",
+    "passkey_added",
+    "recovery_codes_generated",
+    "step_up",
 ];
 
 const TYPES: &[&str] = &[
@@ -49,6 +56,11 @@ const TYPES: &[&str] = &[
     "logged_out_everywhere",
     "password_reset_requested",
     "password_reset_completed",
+    "password_changed",
+    "authenticator_added",
+    "authenticator_removed",
+    "passkey_added",
+    "recovery_codes_generated",
     "password_locked",
     "otp_locked",
 ];

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use fantoccini::Locator;
-
 use idp::domain::Role;
 use idp::domain::totp::TotpSecret;
 
@@ -70,15 +68,6 @@ fn assert_named_as_written(misnamed: &[String]) {
     );
 }
 
-/// The visible text of the page, or nothing while the page is being replaced (`Chrome::text`
-/// fails on the old page's stale `body` when a poll meets a navigation).
-async fn text_now(browser: &Chrome) -> String {
-    match browser.client.find(Locator::Css("body")).await {
-        Ok(body) => body.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
 /// What the passkey form's status (its `role="alert"` paragraph) says: empty while the
 /// ceremony runs or went well, the error otherwise; nothing while the page is being replaced.
 async fn passkey_status(browser: &Chrome) -> String {
@@ -86,20 +75,6 @@ async fn passkey_status(browser: &Chrome) -> String {
     match browser.client.execute(script, Vec::new()).await {
         Ok(value) => value.as_str().unwrap_or_default().trim().to_owned(),
         Err(_) => String::new(),
-    }
-}
-
-/// `Chrome::wait_for_text` on `text_now`: waits until the page's text contains `text`.
-async fn shows(browser: &Chrome, text: &str) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !text_now(browser).await.contains(text) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{text:?} did not appear at {}: {}",
-            browser.url().await,
-            text_now(browser).await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -127,7 +102,7 @@ async fn stepped_up(stack: &Stack, browser: &Chrome, secret: &TotpSecret, marker
             }
             return true;
         }
-        if text_now(browser).await.contains(marker) {
+        if browser.text().await.contains(marker) {
             return false;
         }
         assert!(
@@ -241,7 +216,9 @@ async fn make_recovery_codes(
         asked = true;
     }
     browser.find("heading", "Uw herstelcodes").await;
-    shows(browser, "Er zijn tien nieuwe herstelcodes gemaakt.").await;
+    browser
+        .wait_for_text("Er zijn tien nieuwe herstelcodes gemaakt.")
+        .await;
     let codes = recovery_codes(&browser.text().await);
     assert_eq!(codes.len(), 10, "{}", browser.text().await);
     let mut distinct = codes.clone();
@@ -250,7 +227,9 @@ async fn make_recovery_codes(
     assert_eq!(distinct.len(), 10, "ten different codes: {codes:?}");
     browser.follow("Ik heb de codes bewaard").await;
     browser.wait_for_url(&stack.idp("/account")).await;
-    shows(browser, "U heeft nog 10 van de 10 herstelcodes.").await;
+    browser
+        .wait_for_text("U heeft nog 10 van de 10 herstelcodes.")
+        .await;
     assert!(
         browser.has("button", "Nieuwe herstelcodes maken").await,
         "{:?}",
@@ -293,7 +272,9 @@ async fn end_the_other_session(
             break;
         }
     }
-    shows(browser, "U bent nergens anders ingelogd.").await;
+    browser
+        .wait_for_text("U bent nergens anders ingelogd.")
+        .await;
     assert!(
         per_item(browser, "button", "Beëindigen", misnamed)
             .await
@@ -314,7 +295,7 @@ async fn end_the_other_session(
 async fn log_in_with_a_recovery_code(stack: &Stack, browser: &Chrome, person: &Person, code: &str) {
     browser.goto(&stack.portal("/")).await;
     browser.press("Inloggen").await;
-    shows(browser, "Inloggen bij uw account").await;
+    browser.wait_for_text("Inloggen bij uw account").await;
     browser.fill("E-mailadres", &person.email).await;
     browser.fill("Wachtwoord", &person.password).await;
     browser.press("Inloggen").await;
@@ -327,7 +308,9 @@ async fn log_in_with_a_recovery_code(stack: &Stack, browser: &Chrome, person: &P
         .await;
     browser.fill("Herstelcode", code).await;
     browser.press("Inloggen").await;
-    shows(browser, "U bent ingelogd met een herstelcode.").await;
+    browser
+        .wait_for_text("U bent ingelogd met een herstelcode.")
+        .await;
     browser.find("heading", "Authenticator toevoegen").await;
     browser.follow("Nu niet, later instellen").await;
     on_the_dashboard(stack, browser, &NL).await;
@@ -353,7 +336,7 @@ async fn mijn_account_changes_the_password_adds_an_authenticator_makes_recovery_
     // Browser B: straight to the IdP's account page, which logs in first and comes back.
     let b = stack.browser().await;
     b.goto(&stack.idp("/account")).await;
-    shows(&b, "Inloggen bij uw account").await;
+    b.wait_for_text("Inloggen bij uw account").await;
     log_in_at_the_idp(&stack, &b, &NL, &person).await;
     b.wait_for_url(&stack.idp("/account")).await;
     b.find("heading", "Mijn account").await;
@@ -393,8 +376,7 @@ async fn mijn_account_changes_the_password_adds_an_authenticator_makes_recovery_
         .clock
         .advance(crate::driver::STEP_UP_MINUTES * 60 + 60);
     a.goto(&stack.idp("/account")).await;
-    shows(
-        &a,
+    a.wait_for_text(
         "U bent al een tijd ingelogd. Voor een wijziging vragen we eerst nog een keer een \
          authenticatiecode.",
     )
@@ -409,7 +391,7 @@ async fn mijn_account_changes_the_password_adds_an_authenticator_makes_recovery_
     // A: B's session ended; B, reloading, is asked to log in.
     end_the_other_session(&stack, &a, &person, &mut misnamed).await;
     b.goto(&stack.idp("/account")).await;
-    shows(&b, "Inloggen bij uw account").await;
+    b.wait_for_text("Inloggen bij uw account").await;
     assert!(
         b.url().await.starts_with(&stack.idp("/login")),
         "{}",
@@ -432,7 +414,8 @@ async fn mijn_account_changes_the_password_adds_an_authenticator_makes_recovery_
     log_out(&stack, &a, &NL).await;
     log_in_with_a_recovery_code(&stack, &a, &person, &codes[0]).await;
     to_my_account(&stack, &a).await;
-    shows(&a, "U heeft nog 9 van de 10 herstelcodes.").await;
+    a.wait_for_text("U heeft nog 9 van de 10 herstelcodes.")
+        .await;
     assert_named_as_written(&misnamed);
 }
 
@@ -457,10 +440,7 @@ async fn a_passkey_registered_on_mijn_account_logs_in() {
         // The ceremony runs in the page's script; what went wrong shows in its status.
         let deadline = tokio::time::Instant::now() + PATIENCE;
         let stepped = loop {
-            if text_now(&browser)
-                .await
-                .contains("De passkey is toegevoegd.")
-            {
+            if browser.text().await.contains("De passkey is toegevoegd.") {
                 break false;
             }
             if browser.has("heading", STEP_UP).await {
@@ -511,7 +491,7 @@ async fn a_passkey_registered_on_mijn_account_logs_in() {
     on_the_dashboard(&stack, &browser, &NL).await;
     log_out(&stack, &browser, &NL).await;
     browser.press("Inloggen").await;
-    shows(&browser, "Inloggen bij uw account").await;
+    browser.wait_for_text("Inloggen bij uw account").await;
     browser.fill("E-mailadres", &person.email).await;
     browser.fill("Wachtwoord", &person.password).await;
     browser.press("Inloggen").await;

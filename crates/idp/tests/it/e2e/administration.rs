@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use fantoccini::elements::Element;
-use fantoccini::error::CmdError;
-use fantoccini::wd::WebDriverCompatibleCommand;
 use idp::domain::totp::TotpSecret;
 use idp::domain::{RedirectUri, Role};
 use idp::oidc::client::{AuthMethod, ClientDisplay, NewClient};
@@ -77,8 +75,8 @@ async fn all_in_row(browser: &Chrome, header: &str, (role, name): (&str, &str)) 
             .unwrap_or_default()
         {
             if element.is_displayed().await.unwrap_or(false)
-                && computed(browser, &element, "computedrole").await == role
-                && computed(browser, &element, "computedlabel").await == name
+                && browser.computed(&element, "computedrole").await == role
+                && browser.computed(&element, "computedlabel").await == name
             {
                 found.push(element);
             }
@@ -97,7 +95,7 @@ async fn rows_headed(browser: &Chrome, header: &str) -> Vec<Element> {
         .unwrap()
     {
         if !row.is_displayed().await.unwrap_or(false)
-            || computed(browser, &row, "computedrole").await != "row"
+            || browser.computed(&row, "computedrole").await != "row"
         {
             continue;
         }
@@ -106,8 +104,8 @@ async fn rows_headed(browser: &Chrome, header: &str) -> Vec<Element> {
             .await
             .unwrap_or_default()
         {
-            if computed(browser, &cell, "computedrole").await == "rowheader"
-                && computed(browser, &cell, "computedlabel").await == header
+            if browser.computed(&cell, "computedrole").await == "rowheader"
+                && browser.computed(&cell, "computedlabel").await == header
             {
                 rows.push(row);
                 break;
@@ -126,8 +124,8 @@ async fn row_headers(browser: &Chrome) -> Vec<String> {
         .await
         .unwrap()
     {
-        if computed(browser, &cell, "computedrole").await == "rowheader" {
-            names.push(computed(browser, &cell, "computedlabel").await);
+        if browser.computed(&cell, "computedrole").await == "rowheader" {
+            names.push(browser.computed(&cell, "computedlabel").await);
         }
     }
     names
@@ -140,46 +138,6 @@ async fn status_message(browser: &Chrome) -> String {
             "const s = document.querySelector('[role=status]'); return s ? s.innerText : ''",
         )
         .await
-}
-
-/// WebDriver's computed accessibility `what` ("computedlabel" or "computedrole") of `element`
-/// (as chrome.rs computes them; its function is private).
-async fn computed(browser: &Chrome, element: &Element, what: &'static str) -> String {
-    let answer = browser
-        .client
-        .issue_cmd(Computed {
-            path: format!("element/{}/{what}", element.element_id()),
-        })
-        .await;
-    match answer {
-        Ok(value) => value.as_str().unwrap_or_default().trim().to_owned(),
-        Err(CmdError::Standard(_)) => String::new(),
-        Err(other) => panic!("{what}: {other}"),
-    }
-}
-
-/// A GET under `/session/{id}/…` that fantoccini has no method for.
-#[derive(Debug)]
-struct Computed {
-    path: String,
-}
-
-impl WebDriverCompatibleCommand for Computed {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/{}",
-            session_id.unwrap_or_default(),
-            self.path
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::GET, None)
-    }
 }
 
 /// Waits until the portal no longer knows `browser`'s session: its landing page, with the

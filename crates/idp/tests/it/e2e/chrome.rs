@@ -24,7 +24,7 @@ const NAMED: &str = "a[href], button, input:not([type=hidden]), select, textarea
                      h1, h2, h3, [role]";
 
 /// How long a lookup waits for its control to appear (pages load, scripts run).
-const PATIENCE: Duration = Duration::from_secs(10);
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Where the browser and its driver are (Debian's packages; `CHROMIUM`/`CHROMEDRIVER` win).
 fn executable(variable: &str, default: &str) -> PathBuf {
@@ -134,10 +134,12 @@ impl Chrome {
         self.client.current_url().await.unwrap().to_string()
     }
 
-    /// The visible text of the page.
+    /// The visible text of the page (empty while a new page replaces the old one).
     pub async fn text(&self) -> String {
-        let body = self.client.find(Locator::Css("body")).await.unwrap();
-        body.text().await.unwrap()
+        let Ok(body) = self.client.find(Locator::Css("body")).await else {
+            return String::new();
+        };
+        body.text().await.unwrap_or_default()
     }
 
     /// The page's language (`<html lang>`).
@@ -230,6 +232,12 @@ impl Chrome {
         accessible(&self.client, element, "computedlabel").await
     }
 
+    /// WebDriver's computed accessibility `what` ("computedlabel" or "computedrole") of
+    /// `element`; empty when the element is gone.
+    pub async fn computed(&self, element: &Element, what: &'static str) -> String {
+        accessible(&self.client, element, what).await
+    }
+
     /// True when a control `role` `name` is on the page now (no waiting).
     pub async fn has(&self, role: &str, name: &str) -> bool {
         !self.all(role, name).await.is_empty()
@@ -316,6 +324,19 @@ impl Chrome {
             .await;
         let data = shot["data"].as_str().expect("a screenshot");
         data_encoding::BASE64.decode(data.as_bytes()).unwrap()
+    }
+
+    /// A PNG of the whole page laid out as on a phone `width` CSS px wide.
+    pub async fn phone_screenshot(&self, width: u32) -> Vec<u8> {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
+        )
+        .await;
+        let png = self.screenshot(width).await;
+        self.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+            .await;
+        png
     }
 
     /// A Chrome DevTools command through chromedriver (`goog/cdp/execute`).

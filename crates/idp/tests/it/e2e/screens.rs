@@ -307,11 +307,32 @@ pub struct Screenshots {
     pub written: Vec<PathBuf>,
 }
 
+/// The screens also shown as on a phone (390 CSS px), `<screen>.<lang>.phone.png`.
+const ON_A_PHONE: &[&str] = &[
+    "02-registration",
+    "03-registration-refused",
+    "04-authenticator-setup",
+    "08-login",
+    "09-login-code",
+    "10-portal-dashboard",
+    "20-account",
+];
+
 impl Visitor for Screenshots {
     async fn at(&mut self, browser: &Chrome, name: &str) {
         let png = browser.screenshot(1280).await;
-        let path = self.folder.join(format!("{name}.{}.png", self.lang));
-        std::fs::write(&path, &png).unwrap();
+        self.write(&format!("{name}.{}.png", self.lang), &png);
+        if ON_A_PHONE.contains(&name) {
+            let png = browser.phone_screenshot(390).await;
+            self.write(&format!("{name}.{}.phone.png", self.lang), &png);
+        }
+    }
+}
+
+impl Screenshots {
+    fn write(&mut self, file: &str, png: &[u8]) {
+        let path = self.folder.join(file);
+        std::fs::write(&path, png).unwrap();
         self.written.push(path);
     }
 }
