@@ -78,6 +78,23 @@ async fn passkey_status(browser: &Chrome) -> String {
     }
 }
 
+/// One poll of a passkey ceremony that has not finished yet: its status shows no error and the
+/// deadline has not passed (else the test fails with what the page says), then a short wait.
+async fn ceremony_goes_on(browser: &Chrome, deadline: tokio::time::Instant, not_done: &str) {
+    let status = passkey_status(browser).await;
+    assert!(
+        status.is_empty(),
+        "the passkey ceremony failed in Chromium: {status:?}"
+    );
+    assert!(
+        tokio::time::Instant::now() < deadline,
+        "{not_done}, at {}: {}",
+        browser.url().await,
+        browser.text().await
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+}
+
 /// Waits until the page shows `marker` (what the step was for) or asks for a fresh code first
 /// (the step-up page, known by its heading). Asked, it gets a code of `secret` and true comes
 /// back: the step-up returns to the section, and the step is to be taken again.
@@ -446,18 +463,7 @@ async fn a_passkey_registered_on_mijn_account_logs_in() {
             if browser.has("heading", STEP_UP).await {
                 break stepped_up(&stack, &browser, &person.secret, "").await;
             }
-            let status = passkey_status(&browser).await;
-            assert!(
-                status.is_empty(),
-                "the passkey ceremony failed in Chromium: {status:?}"
-            );
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the passkey was not added at {}: {}",
-                browser.url().await,
-                browser.text().await
-            );
-            tokio::time::sleep(Duration::from_millis(150)).await;
+            ceremony_goes_on(&browser, deadline, "the passkey was not added").await;
         };
         if !stepped {
             break;
@@ -499,18 +505,12 @@ async fn a_passkey_registered_on_mijn_account_logs_in() {
     browser.press("Inloggen met passkey").await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !browser.url().await.starts_with(&stack.portal("/dashboard")) {
-        let status = passkey_status(&browser).await;
-        assert!(
-            status.is_empty(),
-            "the passkey login failed in Chromium: {status:?}"
-        );
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the passkey login did not reach the dashboard, at {}: {}",
-            browser.url().await,
-            browser.text().await
-        );
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        ceremony_goes_on(
+            &browser,
+            deadline,
+            "the passkey login did not reach the dashboard",
+        )
+        .await;
     }
     on_the_dashboard(&stack, &browser, &NL).await;
     let held = browser.virtual_credentials(&authenticator).await;

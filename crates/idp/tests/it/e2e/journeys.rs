@@ -12,10 +12,10 @@ use crate::driver::{MARCO, Person};
 
 /// Meets every stated rule (19 characters, a capital, a digit, a special character) and is
 /// not easily guessed: it must be accepted.
-const CHOSEN: &str = "Zomer2026!Werkgever";
+pub(super) const CHOSEN: &str = "Zomer2026!Werkgever";
 /// Meets every stated rule but is a keyboard row padded with digits: refused as easily guessed.
-const GUESSABLE: &str = "Qwerty123456789!!";
-const NEW_PASSWORD: &str = "Nieuw-Sterk-Wachtw00rd-Roos";
+pub(super) const GUESSABLE: &str = "Qwerty123456789!!";
+pub(super) const NEW_PASSWORD: &str = "Nieuw-Sterk-Wachtw00rd-Roos";
 
 /// The authenticator app of the journeys: the key read from "Scannen mislukt?".
 pub(super) fn app_with_key(key: &str) -> TotpSecret {
@@ -34,11 +34,7 @@ async fn register_from_the_invitation(stack: &Stack, browser: &Chrome, w: &Words
     assert_eq!(browser.lang().await, w.lang);
     assert_eq!(browser.value(w.email).await, MARCO);
 
-    browser.fill(w.first_name, "Marco").await;
-    browser.fill(w.last_name, "van Basten").await;
-    browser.fill(w.password, GUESSABLE).await;
-    browser.fill(w.confirm_password, GUESSABLE).await;
-    browser.press(w.register).await;
+    register_as_marco(browser, w, GUESSABLE).await;
     browser.wait_for_text(w.guessable).await;
     let alert = browser
         .script_string("return document.querySelector('[role=alert]').innerText")
@@ -62,6 +58,15 @@ async fn register_from_the_invitation(stack: &Stack, browser: &Chrome, w: &Words
     browser.press(w.log_in).await;
     on_the_dashboard(stack, browser, w).await;
     person
+}
+
+/// The registration form filled in as Marco with `password` (twice) and sent.
+pub(super) async fn register_as_marco(browser: &Chrome, w: &Words, password: &str) {
+    browser.fill(w.first_name, "Marco").await;
+    browser.fill(w.last_name, "van Basten").await;
+    browser.fill(w.password, password).await;
+    browser.fill(w.confirm_password, password).await;
+    browser.press(w.register).await;
 }
 
 /// The set-up page: "Scannen mislukt?" opened, the key read, a code from it entered.

@@ -8,14 +8,13 @@ use std::path::{Path, PathBuf};
 use idp::domain::{Language, Role};
 
 use super::chrome::{Chrome, Launch};
-use super::journeys::{app_with_key, fresh, key_after, log_in_at_the_idp};
+use super::journeys::{
+    CHOSEN, GUESSABLE, NEW_PASSWORD, app_with_key, fresh, key_after, log_in_at_the_idp,
+    register_as_marco,
+};
 use super::stack::Stack;
 use super::words::Words;
 use crate::driver::{MARCO, Person, RelyingParty};
-
-const CHOSEN: &str = "Zomer2026!Werkgever";
-const GUESSABLE: &str = "Qwerty123456789!!";
-const NEW_PASSWORD: &str = "Nieuw-Sterk-Wachtw00rd-Roos";
 
 /// What is done at each stop of the tour.
 pub trait Visitor {
@@ -63,11 +62,7 @@ async fn the_manual(
     browser.goto(&stack.link(&mail)).await;
     browser.find("heading", &registration_title(w)).await;
     visitor.at(browser, "02-registration").await;
-    browser.fill(w.first_name, "Marco").await;
-    browser.fill(w.last_name, "van Basten").await;
-    browser.fill(w.password, GUESSABLE).await;
-    browser.fill(w.confirm_password, GUESSABLE).await;
-    browser.press(w.register).await;
+    register_as_marco(browser, w, GUESSABLE).await;
     browser.wait_for_text(w.guessable).await;
     visitor.at(browser, "03-registration-refused").await;
     browser.fill(w.password, CHOSEN).await;
